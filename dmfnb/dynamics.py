@@ -1,0 +1,136 @@
+"""Continuous-time theory: Arora et al.'s singular-value dynamics and Saxe et al.'s exact mode solutions.
+
+Explained in the chapter *How singular values move*. Time here is gradient-flow time: t steps of
+gradient descent with learning rate η correspond to time η·t.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.integrate import quad, solve_ivp
+
+from ._validate import as_matrix_stack, check_positive
+
+__all__ = [
+    "end_to_end_rate",
+    "integrate_mode",
+    "mode_rate",
+    "mode_time",
+    "saxe_mode",
+    "singular_value_rate",
+]
+
+
+def singular_value_rate(W, G, depth: int) -> tuple[np.ndarray, np.ndarray]:
+    """Right side of Arora et al. (2019)'s singular-value ODE for every singular value of W.
+
+    Under gradient flow from a balanced start, dσ_r/dt = −N (σ_r²)^{1−1/N} ⟨∇ℓ(W), u_r v_rᵀ⟩.
+
+    Parameters
+    ----------
+    W
+        End-to-end matrix, (n, m).
+    G
+        ∇ℓ(W), the gradient of the loss with respect to W, same shape.
+    depth
+        N ≥ 1.
+
+    Returns
+    -------
+    sigma, rate
+        The singular values of W (descending) and dσ_r/dt for each.
+    """
+    W = as_matrix_stack("W", W)
+    G = as_matrix_stack("G", G)
+    if G.shape != W.shape:
+        raise ValueError(f"G has shape {G.shape} but W has {W.shape}; pass ∇ℓ(W), shaped like W")
+    check_positive("depth", depth, integer=True)
+    u, s, vt = np.linalg.svd(W, full_matrices=False)
+    proj = np.einsum("...ir,...ij,...rj->...r", u, G, vt)
+    return s, -depth * (s * s) ** (1.0 - 1.0 / depth) * proj
+
+
+def end_to_end_rate(W, G, depth: int) -> np.ndarray:
+    """dW/dt = −Σ_{j=1}^{N} (WWᵀ)^{(j−1)/N} ∇ℓ(W) (WᵀW)^{(N−j)/N} (Arora, Cohen, Hazan 2018)."""
+    W = as_matrix_stack("W", W)
+    G = as_matrix_stack("G", G)
+    if G.shape != W.shape or W.ndim != 2:
+        raise ValueError(f"W and G must be matrices of one shape, got {W.shape} and {G.shape}")
+    check_positive("depth", depth, integer=True)
+    u, s, vt = np.linalg.svd(W, full_matrices=True)
+    n, m = W.shape
+    sl = np.zeros(n)
+    sl[: len(s)] = s
+    sr = np.zeros(m)
+    sr[: len(s)] = s
+    Gt = u.T @ G @ vt.T
+    # In the singular bases the sum is an elementwise weight: Σ_j σ_i^{2(j−1)/N} σ_k^{2(N−j)/N}.
+    j = np.arange(1, depth + 1)[:, None, None]
+    weight = np.sum(sl[None, :, None] ** (2.0 * (j - 1) / depth)
+                    * sr[None, None, :] ** (2.0 * (depth - j) / depth), axis=0)
+    return -u @ (weight * Gt) @ vt
+
+
+def mode_rate(u, s: float, depth: int):
+    """du/dt = N u^{2−2/N} (s − u): one mode of strength s, loss ½(u − s)², balanced start."""
+    u = np.asarray(u, dtype=float)
+    return depth * np.abs(u) ** (2.0 - 2.0 / depth) * (s - u)
+
+
+def saxe_mode(t, s: float, u0: float) -> np.ndarray:
+    """Saxe et al. (2014)'s exact depth-2 solution u(t) = s e^{2st} / (e^{2st} − 1 + s/u₀).
+
+    Solves du/dt = 2u(s − u) (time constant τ = 1), a sigmoid from u₀ to s.
+    """
+    check_positive("s", s)
+    check_positive("u0", u0)
+    t = np.asarray(t, dtype=float)
+    # Written with e^{−2st} so large times neither overflow nor lose precision.
+    decay = np.exp(-2.0 * s * t)
+    return s / (1.0 + (s / u0 - 1.0) * decay)
+
+
+def integrate_mode(t, s: float, u0: float, depth: int, *, rtol: float = 1e-10) -> np.ndarray:
+    """u(t) for du/dt = N u^{2−2/N} (s − u), u(0) = u₀, integrated by scipy (DOP853).
+
+    Exact ground truth for the depth-N factorization of a whitened full-observation problem from an
+    aligned balanced start; at N = 2 it reproduces :func:`saxe_mode`.
+
+    Parameters
+    ----------
+    t
+        Increasing times ≥ 0 at which to report u.
+    s, u0
+        Mode strength and initial value (0 < u₀ < s).
+    depth
+        N ≥ 1.
+    """
+    check_positive("s", s)
+    check_positive("u0", u0)
+    check_positive("depth", depth, integer=True)
+    t = np.asarray(t, dtype=float)
+    if t.ndim != 1 or np.any(np.diff(t) < 0) or (t.size and t[0] < 0):
+        raise ValueError("t must be a 1-D array of increasing times ≥ 0")
+    sol = solve_ivp(
+        lambda _, y: mode_rate(y, s, depth), (0.0, float(t[-1]) if t.size else 0.0), [u0],
+        method="DOP853", t_eval=t, rtol=rtol, atol=u0 * rtol,
+    )
+    if not sol.success:
+        raise RuntimeError(f"mode ODE integration failed: {sol.message}")
+    return sol.y[0]
+
+
+def mode_time(s: float, u0: float, uf: float, depth: int) -> float:
+    """Time for a mode to grow from u₀ to u_f: ∫ du / (N u^{2−2/N} (s − u)), by scipy quad.
+
+    At depth 2 this is (1/2s) ln[u_f (s − u₀) / (u₀ (s − u_f))] (Saxe et al. 2014).
+    """
+    check_positive("s", s)
+    check_positive("u0", u0)
+    check_positive("depth", depth, integer=True)
+    if not u0 < uf < s:
+        raise ValueError(f"need 0 < u0 < uf < s, got u0={u0}, uf={uf}, s={s}")
+    # Substituting u = e^x spreads the integrand evenly over the decades it crosses.
+    val, _ = quad(lambda x: np.exp(x) / mode_rate(np.exp(x), s, depth),
+                  np.log(u0), np.log(uf), limit=200, epsabs=0, epsrel=1e-10)
+    return val

@@ -1,0 +1,300 @@
+"""Losses on the end-to-end matrix W: matrix completion, matrix sensing, full-observation least squares.
+
+Every problem maps a matrix ``W`` of shape (n, m), or a stack of shape (B, n, m), to its loss and to
+the gradient of the loss with respect to ``W``. A problem may itself be a stack of B independent
+problems of one shape (see :func:`stack_problems`); then ``loss`` returns B numbers, one per run.
+The chapters explain the setups: completion and sensing in *Depth and the low-rank bias*, least
+squares in *How singular values move*.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ._validate import as_matrix_stack, check_positive, check_shape
+
+__all__ = [
+    "CompletionProblem",
+    "LeastSquaresProblem",
+    "Problem",
+    "SensingProblem",
+    "stack_problems",
+]
+
+
+def _frob2(x: np.ndarray) -> np.ndarray | float:
+    """Squared Frobenius norm over the last two axes (a float for one matrix)."""
+    if x.ndim == 2:
+        return float(np.vdot(x, x))
+    return np.einsum("bij,bij->b", x, x)
+
+
+def _inner(x: np.ndarray, y: np.ndarray) -> np.ndarray | float:
+    if x.ndim == 2 and y.ndim == 2:
+        return float(np.vdot(x, y))
+    x, y = np.broadcast_arrays(x, y)
+    return np.einsum("bij,bij->b", x, y)
+
+
+class Problem:
+    """Base class: a loss ℓ(W) on the end-to-end matrix with a known ground truth ``target``.
+
+    Subclasses implement :meth:`loss_and_gradient`; ``loss``, ``gradient`` and
+    ``reconstruction_error`` follow from it.
+    """
+
+    target: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(n, m)``, the shape of the end-to-end matrix."""
+        return self.target.shape[-2:]
+
+    @property
+    def batch(self) -> int | None:
+        """Number of stacked problems, or ``None`` for a single one."""
+        return self.target.shape[0] if self.target.ndim == 3 else None
+
+    def loss_and_gradient(
+        self, W: np.ndarray, out: np.ndarray | None = None
+    ) -> tuple[np.ndarray | float, np.ndarray]:
+        """Loss at ``W`` and its gradient, written into ``out`` when given (the engine's fast path)."""
+        raise NotImplementedError
+
+    def loss(self, W) -> np.ndarray | float:
+        """ℓ(W): a float for one matrix, an array of B losses for a stack."""
+        return self.loss_and_gradient(self._check(W))[0]
+
+    def gradient(self, W) -> np.ndarray:
+        """∇ℓ(W), the gradient with respect to the end-to-end matrix, same shape as ``W``."""
+        return self.loss_and_gradient(self._check(W))[1]
+
+    def reconstruction_error(self, W) -> np.ndarray | float:
+        """‖W − W*‖²_F / ‖W*‖²_F: 1 for the zero matrix, 0 for exact recovery."""
+        W = self._check(W)
+        return _frob2(W - self.target) / _frob2(self.target)
+
+    def _check(self, W) -> np.ndarray:
+        W = as_matrix_stack("W", W)
+        check_shape("W", W, self.shape, f"this problem's matrix is {self.shape[0]}×{self.shape[1]}")
+        if W.ndim == 3 and self.batch is not None and W.shape[0] != self.batch:
+            raise ValueError(
+                f"W is a stack of {W.shape[0]} matrices but the problem is a stack of "
+                f"{self.batch}; pass one matrix per stacked problem"
+            )
+        return W
+
+
+class CompletionProblem(Problem):
+    """Matrix completion: recover ``target`` from the entries where ``mask`` is true.
+
+    Loss (the convention of Arora et al. 2019's code): the mean over the m observed entries of the
+    squared error, with no factor ½,
+
+        ℓ(W) = (1/m) Σ_{(i,j) observed} (W_ij − W*_ij)²,   ∇ℓ(W) = (2/m) P_Ω(W − W*).
+
+    Parameters
+    ----------
+    target
+        The ground truth W*, shape (n, m) or a stack (B, n, m).
+    mask
+        Boolean array of the same shape: which entries are observed (at least one per problem).
+    """
+
+    def __init__(self, target, mask):
+        self.target = as_matrix_stack("target", target)
+        mask = np.asarray(mask, dtype=bool)
+        if mask.shape != self.target.shape:
+            raise ValueError(
+                f"mask has shape {mask.shape} but target has shape {self.target.shape}; "
+                "pass one boolean per entry of the target"
+            )
+        counts = mask.sum(axis=(-2, -1), keepdims=True)
+        if np.any(counts == 0):
+            raise ValueError("mask observes no entry; observe at least one entry per problem")
+        self.mask = mask
+        self.num_observed = counts[..., 0, 0] if mask.ndim == 3 else int(counts[0, 0])
+        # 2·P_Ω/m precomputed so the gradient costs one subtraction and one product.
+        self._weight2 = mask * (2.0 / counts)
+
+    @classmethod
+    def random(
+        cls, target, num_observed: int, *, seed: int | np.random.Generator | None
+    ) -> CompletionProblem:
+        """Observe ``num_observed`` entries of ``target`` drawn uniformly without replacement."""
+        target = as_matrix_stack("target", target)
+        if target.ndim != 2:
+            raise ValueError("CompletionProblem.random takes one target matrix; stack afterwards")
+        check_positive("num_observed", num_observed, integer=True)
+        if num_observed > target.size:
+            raise ValueError(
+                f"num_observed={num_observed} exceeds the {target.size} entries of the target"
+            )
+        rng = np.random.default_rng(seed)
+        mask = np.zeros(target.size, dtype=bool)
+        mask[rng.choice(target.size, size=num_observed, replace=False)] = True
+        return cls(target, mask.reshape(target.shape))
+
+    def loss_and_gradient(self, W, out=None):
+        diff = W - self.target
+        grad = np.multiply(diff, self._weight2, out=out)
+        return 0.5 * _inner(grad, diff), grad
+
+    def zero_fill_error(self) -> np.ndarray | float:
+        """Reconstruction error of the observed entries with zeros elsewhere (≈ 1 − m/(nm))."""
+        return self.reconstruction_error(np.where(self.mask, self.target, 0.0))
+
+    def _stack(self, problems):
+        return CompletionProblem(
+            np.stack([p.target for p in problems]), np.stack([p.mask for p in problems])
+        )
+
+
+class SensingProblem(Problem):
+    """Matrix sensing: recover ``target`` from m linear measurements y_i = ⟨A_i, W*⟩.
+
+    Loss (Arora et al. 2019's convention): the mean squared residual, no factor ½,
+
+        ℓ(W) = (1/m) Σ_i (⟨A_i, W⟩ − y_i)²,   ∇ℓ(W) = (2/m) Σ_i (⟨A_i, W⟩ − y_i) A_i.
+
+    Parameters
+    ----------
+    target
+        The ground truth W*, shape (n, m) or a stack (B, n, m).
+    measurements
+        The matrices A_i, shape (k, n, m) or (B, k, n, m).
+    weights
+        Optional per-measurement weights summing to 1 per problem, shape (k,) or (B, k); the
+        default 1/k. Zero weights let stacks of problems with different k share one array.
+    """
+
+    def __init__(self, target, measurements, weights=None):
+        self.target = as_matrix_stack("target", target)
+        A = np.asarray(measurements, dtype=self.target.dtype)
+        lead = self.target.shape[:-2]
+        if A.ndim != self.target.ndim + 1 or A.shape[:len(lead)] != lead or (
+            A.shape[-2:] != self.target.shape[-2:]
+        ):
+            raise ValueError(
+                f"measurements must have shape {(*lead, 'k', *self.shape)}, got {A.shape}"
+            )
+        k = A.shape[-3]
+        if weights is None:
+            weights = np.full((*lead, k), 1.0 / k)
+        weights = np.asarray(weights, dtype=self.target.dtype)
+        if weights.shape != (*lead, k):
+            raise ValueError(f"weights must have shape {(*lead, k)}, got {weights.shape}")
+        self.measurements = A
+        self.weights = weights
+        self.num_observed = np.count_nonzero(weights, axis=-1) if lead else int(k)
+        # The operator as a (k × nm) matrix: one matmul forward, one back.
+        self._op = A.reshape(*lead, k, -1)
+        self.observations = self._apply(self.target)
+
+    @classmethod
+    def random(
+        cls, target, num_observed: int, *, seed: int | np.random.Generator | None
+    ) -> SensingProblem:
+        """Draw ``num_observed`` measurement matrices with i.i.d. N(0, 1/n²) entries (n = rows)."""
+        target = as_matrix_stack("target", target)
+        if target.ndim != 2:
+            raise ValueError("SensingProblem.random takes one target matrix; stack afterwards")
+        check_positive("num_observed", num_observed, integer=True)
+        rng = np.random.default_rng(seed)
+        A = rng.standard_normal((num_observed, *target.shape)) / target.shape[0]
+        return cls(target, A)
+
+    def _apply(self, W):
+        vec = W.reshape(*W.shape[:-2], -1, 1)
+        return np.matmul(self._op, vec)[..., 0]
+
+    def loss_and_gradient(self, W, out=None):
+        resid = self._apply(W) - self.observations
+        wr = 2.0 * self.weights * resid
+        grad = np.matmul(wr[..., None, :], self._op)[..., 0, :].reshape(W.shape)
+        if out is not None:
+            out[...] = grad
+            grad = out
+        loss = np.sum(self.weights * resid**2, axis=-1)
+        return (float(loss) if np.ndim(loss) == 0 else loss), grad
+
+    def _stack(self, problems):
+        k = max(p.measurements.shape[-3] for p in problems)
+        A = np.zeros((len(problems), k, *self.shape))
+        w = np.zeros((len(problems), k))
+        for b, p in enumerate(problems):
+            A[b, : p.measurements.shape[0]] = p.measurements
+            w[b, : p.weights.shape[0]] = p.weights
+        return SensingProblem(np.stack([p.target for p in problems]), A, w)
+
+
+class LeastSquaresProblem(Problem):
+    """Full observation: ℓ(W) = ½ tr[(W − W*) Σ (W − W*)ᵀ], ∇ℓ(W) = (W − W*) Σ.
+
+    With ``input_covariance`` Σ = I (the default) this is ½‖W − W*‖²_F, the whitened-input
+    regression of Saxe et al. (2014), whose mode strengths are the singular values of W*.
+    A regression ½n⁻¹‖Y − X Wᵀ‖²_F equals this loss up to a constant with Σ = XᵀX/n and
+    W* = (YᵀX/n) Σ⁻¹.
+
+    Parameters
+    ----------
+    target
+        W*, shape (n, m) or a stack (B, n, m).
+    input_covariance
+        Optional symmetric positive semidefinite Σ of shape (m, m) (or (B, m, m)).
+    """
+
+    def __init__(self, target, input_covariance=None):
+        self.target = as_matrix_stack("target", target)
+        self.input_covariance = None
+        if input_covariance is not None:
+            cov = as_matrix_stack("input_covariance", input_covariance)
+            m = self.shape[1]
+            check_shape("input_covariance", cov, (m, m), f"pass an {m}×{m} covariance")
+            if not np.allclose(cov, np.swapaxes(cov, -1, -2)):
+                raise ValueError("input_covariance must be symmetric")
+            self.input_covariance = cov
+
+    def loss_and_gradient(self, W, out=None):
+        if self.input_covariance is None:
+            grad = np.subtract(W, self.target, out=out)
+            return 0.5 * _frob2(grad), grad
+        diff = W - self.target
+        grad = np.matmul(diff, self.input_covariance, out=out)
+        return 0.5 * _inner(grad, diff), grad
+
+    def _stack(self, problems):
+        covs = [p.input_covariance for p in problems]
+        if all(c is None for c in covs):
+            return LeastSquaresProblem(np.stack([p.target for p in problems]))
+        m = self.shape[1]
+        covs = [np.eye(m) if c is None else c for c in covs]
+        return LeastSquaresProblem(np.stack([p.target for p in problems]), np.stack(covs))
+
+
+def stack_problems(problems: Sequence[Problem]) -> Problem:
+    """Stack B single problems of one kind and shape into one batched problem.
+
+    The stacked problem's ``loss`` returns one number per problem, and :func:`dmfnb.train` runs
+    all B trainings in one computation with the same numbers as running them one by one.
+    """
+    problems = list(problems)
+    if not problems:
+        raise ValueError("problems is empty; pass at least one problem")
+    first = problems[0]
+    for i, p in enumerate(problems):
+        if type(p) is not type(first):
+            raise TypeError(
+                f"problems[{i}] is a {type(p).__name__} but problems[0] is a "
+                f"{type(first).__name__}; stack problems of one kind"
+            )
+        if p.batch is not None:
+            raise ValueError(f"problems[{i}] is already a stack; pass single problems")
+        if p.shape != first.shape:
+            raise ValueError(
+                f"problems[{i}] has shape {p.shape} but problems[0] has {first.shape}; "
+                "stack problems of one shape"
+            )
+    return first._stack(problems)
