@@ -39,6 +39,12 @@ from .problems import (
 from .scales import current_scale, params
 from .targets import low_rank_target
 
+# Modules added by the chapters export their own public names through __all__.
+from .glrl import *  # noqa: E402
+from .hessian import *  # noqa: E402
+from .regression import *  # noqa: E402
+from . import glrl as _glrl, hessian as _hessian, regression as _regression  # noqa: E402
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -75,4 +81,7 @@ __all__ = [
     "stack_problems",
     "train",
     "use_book_style",
+    *_glrl.__all__,
+    *_hessian.__all__,
+    *_regression.__all__,
 ]

@@ -1,0 +1,3 @@
+"""(filled by its chapter)"""
+
+__all__: list[str] = []
