@@ -51,8 +51,8 @@ class Backprop:
         self.G = self.grads[0] if self.depth == 1 else np.empty((*lead, *problem.shape), dtype)
         self.W = None
 
-    def evaluate(self, factors, scale=None):
-        """Fill ``self.grads`` with ∂loss/∂W_j (times ``scale`` if given) and return the loss."""
+    def forward(self, factors):
+        """Compute W = W_N ⋯ W_1 (kept as ``self.W``), the loss and G = ∇ℓ(W); return the loss."""
         P = factors[0]
         for j in range(1, self.depth):
             P = np.matmul(factors[j], P, out=self.prefix[j])
@@ -60,14 +60,22 @@ class Backprop:
         loss, G = self.problem.loss_and_gradient(P, out=self.G)
         if G is not self.G:  # a problem that ignored ``out``
             self.G[...] = G
-            G = self.G
+        return loss
+
+    def backward(self, factors, scale=None):
+        """Fill ``self.grads`` with ∂ℓ/∂W_j (times ``scale`` if given) from the last forward pass."""
+        back = self.G
         if scale is not None:
-            G *= scale
-        back = G
+            back *= scale
         for j in range(self.depth - 1, 0, -1):
             np.matmul(back, _t(factors[0] if j == 1 else self.prefix[j - 1]), out=self.grads[j])
             nxt = self.grads[0] if j == 1 else self.back[j - 1]
             back = np.matmul(_t(factors[j]), back, out=nxt)
+
+    def evaluate(self, factors, scale=None):
+        """Loss, with ``self.grads`` filled: one forward and one backward pass."""
+        loss = self.forward(factors)
+        self.backward(factors, scale)
         return loss
 
 
@@ -239,11 +247,7 @@ def train(
         t = 0
         next_rec = 0
         while True:
-            scale = None
-            if optimizer == "gd":
-                # Pre-scaling G by η (zero for finished runs) makes each update one subtraction.
-                scale = (lr_run * active).reshape(shape3) if batch is not None else lr_run[0]
-            loss = bp.evaluate(factors, scale)
+            loss = bp.forward(factors)
             loss_run = np.atleast_1d(loss)
             if limit is None:
                 limit = explode * np.maximum(loss_run, np.finfo(float).tiny)
@@ -255,16 +259,20 @@ def train(
                     stop_step[newly] = t
                     active &= ~newly
             finished = t >= steps or not active.any()
-            if next_rec < len(rec_steps) and t == rec_steps[next_rec] or finished:
+            if (next_rec < len(rec_steps) and t == rec_steps[next_rec]) or finished:
                 _record(log, t, loss, problem, bp.W, top_k, entries, keep_products)
                 while next_rec < len(rec_steps) and rec_steps[next_rec] <= t:
                     next_rec += 1
             if finished:
                 break
             if optimizer == "gd":
+                # Pre-scaling G by η (zero for finished runs) makes each update one subtraction.
+                bp.backward(factors, (lr_run * active).reshape(shape3) if batch is not None
+                            else lr_run[0])
                 for f, g in zip(factors, bp.grads, strict=True):
                     f -= g
             else:
+                bp.backward(factors)
                 sq = sum(np.sum(g * g, axis=(-2, -1)) for g in bp.grads)
                 v = alpha * v + (1 - alpha) * np.atleast_1d(sq)
                 step = lr_run / (np.sqrt(v / (1 - alpha ** (t + 1))) + eps) * active

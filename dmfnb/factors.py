@@ -7,6 +7,7 @@ d_N = n for an n×m end-to-end matrix. Every factor may carry a leading batch ax
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -219,7 +220,7 @@ def balancedness(factors: Sequence[np.ndarray]) -> float:
     """max_j ‖W_{j+1}ᵀ W_{j+1} − W_j W_jᵀ‖_F / ‖W_j W_jᵀ‖_F: zero for a balanced factorization."""
     factors = check_factors(factors)
     worst = 0.0
-    for lo, hi in zip(factors[:-1], factors[1:], strict=False):
+    for lo, hi in itertools.pairwise(factors):
         a = np.swapaxes(hi, -1, -2) @ hi
         b = lo @ np.swapaxes(lo, -1, -2)
         worst = max(worst, float(np.max(np.linalg.norm(a - b, axis=(-2, -1))

@@ -1,0 +1,101 @@
+import numpy as np
+import pytest
+from conftest import PROBLEM_KINDS, make_problem
+
+import dmfnb as dm
+
+
+def test_low_rank_target_rms_one_and_rank():
+    W = dm.low_rank_target((100, 100), 5, seed=0)
+    assert np.linalg.norm(W) == pytest.approx(100.0)
+    assert np.linalg.matrix_rank(W) == 5
+    assert np.array_equal(W, dm.low_rank_target((100, 100), 5, seed=0))
+    S = dm.low_rank_target((6, 6), 2, seed=1, symmetric=True)
+    assert np.allclose(S, S.T) and np.linalg.eigvalsh(S).min() > -1e-10
+
+
+@pytest.mark.parametrize("kind", PROBLEM_KINDS)
+def test_gradient_matches_finite_differences(kind, target):
+    problem = make_problem(kind, target)
+    rng = np.random.default_rng(0)
+    W, D = rng.standard_normal((2, *target.shape))
+    h = 1e-6
+    fd = (problem.loss(W + h * D) - problem.loss(W - h * D)) / (2 * h)
+    assert np.vdot(problem.gradient(W), D) == pytest.approx(fd, rel=1e-7)
+
+
+@pytest.mark.parametrize("kind", PROBLEM_KINDS)
+def test_stack_of_matrices_equals_one_by_one(kind, target):
+    problem = make_problem(kind, target)
+    Ws = np.random.default_rng(0).standard_normal((3, *target.shape))
+    losses = problem.loss(Ws)
+    grads = problem.gradient(Ws)
+    for b in range(3):
+        assert losses[b] == pytest.approx(problem.loss(Ws[b]), rel=1e-13)
+        assert np.allclose(grads[b], problem.gradient(Ws[b]), rtol=1e-13, atol=0)
+
+
+@pytest.mark.parametrize("kind", PROBLEM_KINDS)
+def test_stacked_problems_equal_single_problems(kind, target):
+    problems = [make_problem(kind, target, seed=s) for s in (1, 2, 3)]
+    stacked = dm.stack_problems(problems)
+    Ws = np.random.default_rng(0).standard_normal((3, *target.shape))
+    assert stacked.batch == 3
+    for b, p in enumerate(problems):
+        assert stacked.loss(Ws)[b] == pytest.approx(p.loss(Ws[b]), rel=1e-13)
+        assert np.allclose(stacked.gradient(Ws)[b], p.gradient(Ws[b]), rtol=1e-13, atol=1e-15)
+
+
+def test_loss_conventions(target):
+    W = np.zeros_like(target)
+    comp = dm.CompletionProblem.random(target, 20, seed=1)
+    observed = target[comp.mask]
+    assert comp.loss(W) == pytest.approx(np.mean(observed**2))  # mean, no ½
+    assert dm.LeastSquaresProblem(target).loss(W) == pytest.approx(0.5 * np.sum(target**2))
+    sens = dm.SensingProblem.random(target, 20, seed=1)
+    assert sens.loss(W) == pytest.approx(np.mean(sens.observations**2))
+    for p in (comp, sens):
+        assert p.reconstruction_error(W) == pytest.approx(1.0)
+        assert p.reconstruction_error(target) == 0.0
+    assert comp.num_observed == 20 and comp.zero_fill_error() == pytest.approx(
+        1 - np.sum(observed**2) / np.sum(target**2))
+
+
+def test_sensing_stack_with_different_counts(target):
+    a = dm.SensingProblem.random(target, 10, seed=1)
+    b = dm.SensingProblem.random(target, 25, seed=2)
+    stacked = dm.stack_problems([a, b])
+    W = np.random.default_rng(3).standard_normal((2, *target.shape))
+    assert np.allclose(stacked.loss(W), [a.loss(W[0]), b.loss(W[1])], rtol=1e-13)
+    assert list(stacked.num_observed) == [10, 25]
+
+
+def test_bad_inputs_raise_clear_errors(target):
+    comp = dm.CompletionProblem.random(target, 20, seed=1)
+    with pytest.raises(ValueError, match="last dimensions must be"):
+        comp.loss(np.zeros((5, 7)))
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        comp.loss(np.full(target.shape, np.nan))
+    with pytest.raises(ValueError, match="shape"):
+        comp.loss(np.zeros(5))
+    with pytest.raises(ValueError, match="mask has shape"):
+        dm.CompletionProblem(target, np.ones((2, 2), bool))
+    with pytest.raises(ValueError, match="observes no entry"):
+        dm.CompletionProblem(target, np.zeros(target.shape, bool))
+    with pytest.raises(ValueError, match="num_observed=100 exceeds"):
+        dm.CompletionProblem.random(target, 100, seed=0)
+    with pytest.raises(ValueError, match="num_observed must be a positive integer"):
+        dm.SensingProblem.random(target, 0, seed=0)
+    with pytest.raises(ValueError, match="measurements must have shape"):
+        dm.SensingProblem(target, np.zeros((3, 2, 2)))
+    with pytest.raises(ValueError, match="input_covariance"):
+        dm.LeastSquaresProblem(target, np.eye(3))
+    with pytest.raises(TypeError, match="stack problems of one kind"):
+        dm.stack_problems([comp, dm.LeastSquaresProblem(target)])
+    with pytest.raises(ValueError, match="rank=9 exceeds"):
+        dm.low_rank_target((4, 4), 9, seed=0)
+    with pytest.raises(ValueError, match="shape must be a pair"):
+        dm.low_rank_target((4, 0), 1, seed=0)
+    stacked = dm.stack_problems([comp, comp])
+    with pytest.raises(ValueError, match="stack of 3 matrices"):
+        stacked.loss(np.zeros((3, *target.shape)))
