@@ -40,10 +40,10 @@ from .scales import current_scale, params
 from .targets import low_rank_target
 
 # Modules added by the chapters export their own public names through __all__.
-from .glrl import *  # noqa: E402
-from .hessian import *  # noqa: E402
-from .regression import *  # noqa: E402
-from . import glrl as _glrl, hessian as _hessian, regression as _regression  # noqa: E402
+from .glrl import *
+from .hessian import *
+from .regression import *
+from . import glrl as _glrl, hessian as _hessian, regression as _regression
 
 __version__ = "0.1.0"
 
