@@ -6,10 +6,18 @@
    loop over the same runs.
 3. Steps per second on the 2×2 problem of the norms chapter, single and stacked.
 
-Run: ``make bench`` (or ``python benchmarks/bench_engine.py [--steps N]``). Prints a Markdown table.
+Both sides of every ratio run on one BLAS thread and are timed in process CPU time, so other work
+on the machine barely moves the figures. Run: ``make bench`` (or
+``python benchmarks/bench_engine.py [--steps N]``). Prints a Markdown table.
 """
 
 from __future__ import annotations
+
+import os
+
+# One BLAS thread, set before numpy loads: CPU time then measures the work, not the scheduling.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse
 import time
@@ -20,12 +28,12 @@ import dmfnb as dm
 
 
 def best_time(fn, repeats: int) -> float:
-    """Smallest wall time of ``repeats`` calls: the least disturbed measurement."""
+    """Smallest CPU time of ``repeats`` calls: the least disturbed measurement."""
     times = []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         fn()
-        times.append(time.perf_counter() - t0)
+        times.append(time.process_time() - t0)
     return min(times)
 
 
@@ -106,6 +114,8 @@ def main(argv=None) -> None:
         bench_batched_vs_looped(20, 64, args.steps // 4, args.repeats),
         bench_tiny(64, args.steps * 5, args.repeats),
     ]
+    core = os.environ.get("OPENBLAS_CORETYPE", "auto-detected")
+    print(f"numpy {np.__version__}, 1 BLAS thread, OpenBLAS kernel: {core}\n")
     print("| case | engine | reference | ratio |\n|---|---|---|---|")
     for r in rows:
         print(f"| {r['case']} | {r['engine']} | {r['reference']} | {r['ratio']} |")
