@@ -1,0 +1,356 @@
+"""Experiments of the chapter *Reduced-rank regression* (``book/reduced_rank.ipynb``).
+
+Two-layer linear regression trained by discrete gradient descent from a vanishing initialization
+learns the reduced-rank regression solutions Ŵ_1, Ŵ_2, … in turn (Gidel, Bach & Lacoste-Julien
+2019). Every function takes the chapter's parameters ``p = dmfnb.params("reduced_rank")`` (or
+explicit arguments) and returns plain dicts of numpy arrays; same parameters, same numbers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import minimize
+
+from ..engine import DivergenceError, train
+from ..factors import init_factors, stack_factors
+from ..problems import stack_problems
+from ..regression import (
+    RegressionProblem,
+    escape_time,
+    mode_amplitudes,
+    reduced_rank_path,
+    reduced_rank_solution,
+    regression_modes,
+    stability_limit,
+    synthetic_regression,
+)
+
+__all__ = [
+    "assumption_violation",
+    "closed_form_vs_direct",
+    "direct_rank_fit",
+    "escape_scaling",
+    "explorer",
+    "make_problem",
+    "one_layer",
+    "run_dynamics",
+    "staircase",
+    "step_size_sweep",
+]
+
+
+def _params(p):
+    if p is None:
+        from ..scales import params
+
+        p = params("reduced_rank")
+    return p
+
+
+def make_problem(p=None, *, rotation: float = 0.0, strengths=None, variances=None) -> RegressionProblem:
+    """The chapter's synthetic regression problem (co-diagonalizable unless ``rotation`` > 0)."""
+    p = _params(p)
+    return synthetic_regression(
+        p.strengths if strengths is None else strengths,
+        p.input_variances if variances is None else variances,
+        d_out=p.d_out, num_samples=p.num_samples, noise=p.noise, rotation=rotation, seed=p.data_seed,
+    )
+
+
+def direct_rank_fit(problem: RegressionProblem, k: int, *, starts: int = 2, seed: int = 0) -> np.ndarray:
+    """Minimize ℓ(A B) over A (d_out × k), B (k × d_in) by L-BFGS from ``starts`` random points.
+
+    A direct rank-constrained fit that knows nothing of the closed form, to check
+    :func:`dmfnb.reduced_rank_solution` against. Returns the best W = A B found.
+    """
+    d_out, d_in = problem.shape
+    if k == 0:
+        return np.zeros((d_out, d_in))
+    rng = np.random.default_rng(seed)
+
+    def fun(x):
+        A = x[: d_out * k].reshape(d_out, k)
+        B = x[d_out * k:].reshape(k, d_in)
+        loss, G = problem.loss_and_gradient(A @ B)
+        return loss, np.concatenate([(G @ B.T).ravel(), (A.T @ G).ravel()])
+
+    best, best_loss = None, np.inf
+    for _ in range(starts):
+        x0 = rng.standard_normal(k * (d_out + d_in))
+        res = minimize(fun, x0, jac=True, method="L-BFGS-B",
+                       options={"maxiter": 20_000, "gtol": 1e-12, "ftol": 1e-15})
+        if res.fun < best_loss:
+            best_loss = res.fun
+            best = res.x[: d_out * k].reshape(d_out, k) @ res.x[d_out * k:].reshape(k, d_in)
+    return best
+
+
+def closed_form_vs_direct(p=None) -> dict:
+    """ℓ(Ŵ_k) from the closed form against a direct rank-k fit, for every k."""
+    p = _params(p)
+    problem = make_problem(p)
+    ks = np.arange(len(p.strengths) + 1)
+    closed = [reduced_rank_solution(problem, int(k)) for k in ks]
+    direct = [direct_rank_fit(problem, int(k), seed=p.init_seed) for k in ks]
+    scale = np.linalg.norm(problem.ols_solution)
+    return {
+        "k": ks,
+        "loss_closed": np.array([problem.loss(W) for W in closed]),
+        "loss_direct": np.array([problem.loss(W) for W in direct]),
+        "distance": np.array([np.linalg.norm(a - b) / scale for a, b in zip(closed, direct, strict=True)]),
+    }
+
+
+def _crossing(t: np.ndarray, y: np.ndarray, level: float) -> float:
+    """First time y(t) ≤ level, linearly interpolated between records; NaN if never."""
+    below = np.flatnonzero(y <= level)
+    if below.size == 0:
+        return np.nan
+    i = below[0]
+    if i == 0:
+        return float(t[0])
+    return float(t[i - 1] + (t[i] - t[i - 1]) * (y[i - 1] - level) / (y[i - 1] - y[i]))
+
+
+def run_dynamics(
+    problem: RegressionProblem,
+    *,
+    eps_values,
+    lr: float,
+    steps: int,
+    depth: int = 2,
+    seed: int = 0,
+    record_every: int = 1,
+    references=None,
+) -> dict:
+    """Gradient descent from factors of scale ε (product of scale ε²), one run per ε, batched.
+
+    The initial factors are one random draw (``seed``) multiplied by ε^{2/depth}, so only the scale
+    changes between runs. ``references`` are the matrices whose distance to W(t) is tracked
+    (default: the reduced-rank path Ŵ_0 … Ŵ_r).
+
+    Returns
+    -------
+    dict with
+        ``steps`` (T,), ``loss`` and ``excess`` (T, B) (excess = ℓ − min ℓ), ``amplitudes`` (T, B, r)
+        (u_iᵀ W v_i), ``distances`` (T, B, K+1) to the references, ``levels`` (K,) the loss halfway
+        between consecutive references, ``escape`` (B, K): iteration at which the loss first drops
+        below each level, ``plateau_ratio`` (B, K−1): min_t ‖W(t) − Ŵ_k‖ over the distance from Ŵ_k to
+        its nearer neighbour, for the intermediate k = 1 … K−1, ``final_excess`` (B,), ``diverged``.
+    """
+    eps_values = np.asarray(eps_values, dtype=float)
+    modes = regression_modes(problem)
+    refs = reduced_rank_path(problem) if references is None else np.asarray(references)
+    base = init_factors(problem.shape, depth, scale=1.0, seed=seed)
+    runs = [[e ** (2.0 / depth) * f for f in base] for e in eps_values]
+    B = len(eps_values)
+    diverged = False
+    try:
+        tr = train(stack_problems([problem] * B), stack_factors(runs), lr=lr, steps=steps,
+                   record=record_every, keep_products=True, top_k=min(problem.shape))
+        W, t, loss = tr.products, tr.steps, tr.loss
+    except DivergenceError:
+        diverged = True
+        t, loss, W = np.array([0]), np.full((1, B), np.nan), np.full((1, B, *problem.shape), np.nan)
+    ref_loss = np.array([problem.loss(R) for R in refs])
+    levels = 0.5 * (ref_loss[:-1] + ref_loss[1:])
+    dist = np.linalg.norm(W[:, :, None] - refs[None, None], axis=(-2, -1))
+    gaps = np.linalg.norm(np.diff(refs, axis=0), axis=(-2, -1))
+    K = len(refs) - 1
+    nearer = np.array([min(gaps[k - 1], gaps[k]) for k in range(1, K)])
+    escape = np.array([[_crossing(t, loss[:, b], lv) for lv in levels] for b in range(B)])
+    return {
+        "eps": eps_values,
+        "lr": lr,
+        "depth": depth,
+        "steps": t,
+        "loss": loss,
+        "excess": loss - problem.residual_loss,
+        "amplitudes": mode_amplitudes(W, modes),
+        "values": modes.values,
+        "strengths": modes.strengths,
+        "distances": dist,
+        "gaps": gaps,
+        "levels": levels,
+        "ref_excess": ref_loss - problem.residual_loss,
+        "escape": escape,
+        "plateau_ratio": np.nanmin(dist[:, :, 1:K], axis=0) / nearer,
+        "final_excess": loss[-1] - problem.residual_loss,
+        "diverged": diverged,
+        "singular_values": None if diverged else tr.singular_values,
+    }
+
+
+def _slopes(escape: np.ndarray, eps: np.ndarray) -> np.ndarray:
+    """Least-squares slope of escape iteration against ln(1/ε), one per mode."""
+    x = np.log(1.0 / eps)
+    return np.polyfit(x, escape, 1)[0]
+
+
+def staircase(p=None) -> dict:
+    """The main experiment: two-layer GD at η = ``lr_fraction`` × the stability limit, every ε."""
+    p = _params(p)
+    problem = make_problem(p)
+    limit = stability_limit(problem)
+    lr = p.lr_fraction * limit
+    out = run_dynamics(problem, eps_values=p.eps_values, lr=lr, steps=p.steps, seed=p.init_seed)
+    out["stability_limit"] = limit
+    out["predicted_rescaled"] = 1.0 / np.log1p(lr * out["strengths"])
+    out["continuous_rescaled"] = 1.0 / (lr * out["strengths"])
+    out["rescaled_escape"] = out["escape"] / np.log(1.0 / out["eps"])[:, None]
+    out["slopes"] = _slopes(out["escape"], out["eps"])
+    ratio = np.maximum(out["plateau_ratio"], 1e-300)
+    # Log-log slope of the plateau distance against ε, one per intermediate plateau.
+    out["plateau_exponent"] = np.polyfit(np.log(out["eps"]), np.log(ratio), 1)[0]
+    modes = regression_modes(problem)
+    out["rrr_strengths"] = modes.rrr_strengths
+    out["variances"] = modes.variances
+    out["orders_agree"] = modes.orders_agree
+    out["residual_loss"] = problem.residual_loss
+    return out
+
+
+def one_layer(p=None) -> dict:
+    """The contrast: the same problem, a one-layer model W trained by GD from W(0) = ε² · noise."""
+    p = _params(p)
+    problem = make_problem(p)
+    limit = stability_limit(problem)
+    return run_dynamics(problem, eps_values=p.eps_values, lr=p.lr_fraction * limit,
+                        steps=p.steps, depth=1, seed=p.init_seed)
+
+
+def escape_scaling(p=None) -> dict:
+    """Escape iterations against ln(1/ε) at a small step (gradient-flow regime) and a large one.
+
+    Returns the fitted slopes dT_k/d ln(1/ε) with the discrete prediction 1/ln(1 + η s_k) and the
+    continuous one 1/(η s_k), and the log-log exponent of the small-step slopes (in gradient-flow
+    time η · slope) against s_k, which Saxe et al.'s 1/s law puts at −1.
+    """
+    p = _params(p)
+    problem = make_problem(p)
+    limit = stability_limit(problem)
+    out = {"stability_limit": limit}
+    for name, frac, steps in (("small", p.small_lr_fraction, p.small_lr_steps),
+                              ("large", p.large_lr_fraction, p.steps)):
+        lr = frac * limit
+        run = run_dynamics(problem, eps_values=p.eps_values, lr=lr, steps=steps, seed=p.init_seed,
+                           record_every=max(1, steps // 5000))
+        s = run["strengths"]
+        slopes = _slopes(run["escape"], run["eps"])
+        out[name] = {
+            "lr": lr,
+            "escape": run["escape"],
+            "slopes": slopes,
+            "discrete": escape_time(s, np.exp(-1.0), lr=lr),
+            "continuous": escape_time(s, np.exp(-1.0)) / lr,
+        }
+    small = out["small"]
+    s = regression_modes(problem).strengths
+    out["strengths"] = s
+    out["flow_exponent"] = float(np.polyfit(np.log(s), np.log(small["slopes"] * small["lr"]), 1)[0])
+    return out
+
+
+def step_size_sweep(p=None) -> dict:
+    """Two-layer GD at step sizes ``p.lr_sweep`` × the stability limit, at the smallest ε."""
+    p = _params(p)
+    problem = make_problem(p)
+    limit = stability_limit(problem)
+    eps = [min(p.eps_values)]
+    runs = []
+    for frac in p.lr_sweep:
+        run = run_dynamics(problem, eps_values=eps, lr=frac * limit, steps=p.steps, seed=p.init_seed)
+        runs.append({
+            "fraction": frac,
+            "lr": frac * limit,
+            "steps": run["steps"],
+            "excess": run["excess"][:, 0],
+            "ref_excess": run["ref_excess"],
+            "plateau_ratio": run["plateau_ratio"][0],
+            "final_excess": float(run["final_excess"][0]),
+            "diverged": run["diverged"],
+            "escape": run["escape"][0],
+            "predicted": escape_time(run["strengths"], eps[0], lr=frac * limit),
+        })
+    return {"stability_limit": limit, "eps": eps[0], "runs": runs}
+
+
+def assumption_violation(p=None) -> dict:
+    """Rotate Σ_x away from the modes (``p.rotations``): defect, plateau distances, escape slopes."""
+    p = _params(p)
+    out = []
+    for theta in p.rotations:
+        problem = make_problem(p, rotation=theta)
+        modes = regression_modes(problem)
+        lr = p.lr_fraction * stability_limit(problem)
+        run = run_dynamics(problem, eps_values=p.eps_values, lr=lr, steps=p.steps, seed=p.init_seed)
+        slopes = _slopes(run["escape"], run["eps"])
+        pred = escape_time(modes.strengths, np.exp(-1.0), lr=lr)
+        out.append({
+            "rotation": theta,
+            "defect": modes.defect,
+            "lr": lr,
+            "plateau_ratio": run["plateau_ratio"],
+            "slopes": slopes,
+            "predicted": pred,
+            "slope_error": np.abs(slopes / pred - 1.0),
+            "steps": run["steps"],
+            "distances": run["distances"][:, -1],
+            "gaps": run["gaps"],
+            "excess": run["excess"][:, -1],
+            "ref_excess": run["ref_excess"],
+        })
+    return {"eps": np.asarray(p.eps_values), "runs": out}
+
+
+def explorer(p=None):
+    """Interactive view: init scale, step size (× stability limit), rotation of Σ_x, depth 1 or 2.
+
+    Draws the excess loss and the distance to each Ŵ_k against iterations / ln(1/ε). In a live
+    kernel it is an ipywidgets ``interact``; without ipywidgets it draws the default figure once.
+    """
+    import matplotlib.pyplot as plt
+
+    from ..plotting import COLORS
+
+    p = _params(p)
+    colors = [COLORS[c] for c in ("blue", "orange", "green", "vermillion", "purple", "sky", "black")]
+
+    def draw(log10_eps=-8.0, lr_fraction=float(p.lr_fraction), rotation=0.0, depth=2):
+        problem = make_problem(p, rotation=rotation)
+        eps = 10.0 ** log10_eps
+        lr = lr_fraction * stability_limit(problem)
+        steps = int(min(20_000, 3 * escape_time(min(p.strengths), eps, lr=lr) + 200))
+        run = run_dynamics(problem, eps_values=[eps], lr=lr, steps=steps, depth=depth,
+                           seed=p.init_seed, record_every=max(1, steps // 2000))
+        x = run["steps"] / np.log(1.0 / eps)
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.8))
+        if run["diverged"]:
+            a1.text(0.5, 0.5, "diverged", transform=a1.transAxes, ha="center")
+        else:
+            a1.semilogy(x, np.maximum(run["excess"][:, 0], 1e-16), color="k")
+            for k, e in enumerate(run["ref_excess"][:-1]):
+                a1.axhline(e, ls=":", color=colors[k % len(colors)], lw=1)
+            for k in range(run["distances"].shape[-1]):
+                a2.semilogy(x, run["distances"][:, 0, k] / np.linalg.norm(problem.ols_solution),
+                            color=colors[k % len(colors)], label=f"$\\hat W_{k}$")
+        a1.set(xlabel="iterations / ln(1/ε)", ylabel="excess loss ℓ − min ℓ",
+               title=f"depth {depth}, η = {lr_fraction:.2f} η_crit, θ = {rotation:.1f}")
+        a2.set(xlabel="iterations / ln(1/ε)", ylabel="‖W − Ŵ_k‖ / ‖Ŵ_ols‖", ylim=(1e-6, 3))
+        a2.legend(ncol=2, fontsize=8)
+        fig.tight_layout()
+        plt.show()
+
+    try:
+        import ipywidgets as w
+    except ImportError:  # headless fallback: the default figure
+        draw()
+        return None
+    return w.interact(
+        draw,
+        log10_eps=w.FloatSlider(value=-8.0, min=-12.0, max=-1.0, step=0.5, description="log10 ε"),
+        lr_fraction=w.FloatSlider(value=float(p.lr_fraction), min=0.05, max=1.1, step=0.05,
+                                  description="η / η_crit"),
+        rotation=w.FloatSlider(value=0.0, min=0.0, max=2.0, step=0.1, description="rotation θ"),
+        depth=w.ToggleButtons(options=[1, 2], value=2, description="depth"),
+    )
