@@ -31,8 +31,36 @@ _PARAMS = {
     },
     # ---- chapter: Reduced-rank regression (book/reduced_rank.ipynb) ----
     "reduced_rank": {
-        "default": {},
-        "paper": {},
+        "default": {
+            # Data: 4 modes of strengths s_i (singular values of Σ_yx) and input variances λ.
+            "strengths": (1.0, 0.5, 0.25, 0.125),
+            "input_variances": (1.5, 1.0, 0.6, 0.4, 1.2, 0.8, 2.0, 0.3),  # d_in = 8
+            "d_out": 6,
+            "num_samples": 100,
+            "noise": 0.5,
+            "data_seed": 0,
+            "init_seed": 1,
+            # Dynamics: factors of scale ε, step η = lr_fraction × stability limit.
+            "eps_values": (1e-2, 1e-4, 1e-8),
+            "lr_fraction": 0.5,
+            "steps": 700,
+            "small_lr_fraction": 0.02,
+            "small_lr_steps": 9_000,
+            "large_lr_fraction": 0.9,
+            "lr_sweep": (0.5, 0.9, 0.99, 1.05),
+            "rotations": (0.0, 0.5, 1.5),
+        },
+        "paper": {
+            # Gidel et al.'s exact sizes are not recorded here; a larger version of the same setup.
+            "strengths": (1.0, 0.7, 0.5, 0.35, 0.25, 0.18),
+            # λ evenly spaced from 2.0 down to 0.4 (d_in = 20)
+            "input_variances": (2.0, 1.916, 1.832, 1.747, 1.663, 1.579, 1.495, 1.411, 1.326, 1.242, 1.158, 1.074, 0.989, 0.905, 0.821, 0.737, 0.653, 0.568, 0.484, 0.4),
+            "d_out": 20,
+            "num_samples": 1000,
+            "eps_values": (1e-2, 1e-4, 1e-8, 1e-12),
+            "steps": 1_500,
+            "small_lr_steps": 25_000,
+        },
     },
     # ---- chapter: Norms may not explain it (book/norms.ipynb) ----
     "norms": {
