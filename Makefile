@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+JB     := $(BIN)/jupyter-book
 
-.PHONY: book test unit notebooks lint bench clean
+.PHONY: book test lint bench browser clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,20 +13,30 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-book: $(STAMP)  ## build the site into _build/html (executes chapters, cached)
-	$(BIN)/jupyter-book build . --keep-going
-	@echo "Open $(CURDIR)/_build/html/index.html"
+book: $(STAMP)  ## execute the chapters (cached) and build the site into _build/html
+	$(JB) build . --keep-going
+	@echo "Open file://$(CURDIR)/_build/html/index.html"
 
-test: $(STAMP)  ## unit tests + every chapter under nbval, then a strict build of the book
+# Strict build first (warnings are errors, a failing cell fails it), then pytest: unit tests,
+# every chapter under nbval, and the built site in headless Chromium.
+test: $(STAMP) browser
 	$(BIN)/ruff check dmfnb tests benchmarks
+	$(JB) build . --all -W -n --keep-going
 	$(BIN)/python -m pytest
-	$(BIN)/jupyter-book build . --all -W -n --keep-going
 
 lint: $(STAMP)
 	$(BIN)/ruff check dmfnb tests benchmarks
 
-bench: $(STAMP)  ## speed ratios (engine vs numpy.matmul, batched vs looped)
+bench: $(STAMP)  ## speed ratios: engine vs numpy.matmul, batched vs looped
 	$(BIN)/python benchmarks/bench_engine.py
+
+# Chromium for the site test, from Debian's packages when we may install them; otherwise the
+# site test skips and says why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "note: chromium not installed and not root: the browser test will be skipped"; fi; }
 
 clean:
 	rm -rf _build .jupyter_cache

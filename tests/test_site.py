@@ -1,0 +1,83 @@
+"""The rendered site in a real browser: math typeset, figures loaded, every local asset found.
+
+Uses headless Chromium (Debian's ``chromium``) driven by Playwright. Skipped, with the reason, where
+either is missing; ``make test`` installs both. The site is built first if it is missing or older
+than the chapters.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _pages() -> list[str]:
+    """Every page of the table of contents, as paths relative to the site root."""
+    import yaml
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]] + [c["file"] for c in toc.get("chapters", [])]
+    return [f"{Path(f).with_suffix('')}.html" for f in files]
+
+
+def _sources() -> list[Path]:
+    return [*ROOT.glob("book/*.ipynb"), *ROOT.glob("book/*.md"), ROOT / "_config.yml",
+            ROOT / "_toc.yml"]
+
+
+@pytest.fixture(scope="module")
+def site() -> Path:
+    index = HTML / "index.html"
+    if not index.exists() or index.stat().st_mtime < max(p.stat().st_mtime for p in _sources()):
+        subprocess.run([str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT)],
+                       check=True, capture_output=True)
+    return HTML
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        pytest.skip("Chromium is not installed (Debian: apt-get install chromium; `make test` does it)")
+    playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()
+
+
+@pytest.mark.parametrize("page_path", _pages())
+def test_page_renders(site, browser, page_path):
+    page = browser.new_page()
+    problems: list[str] = []
+    page.on("requestfailed", lambda r: problems.append(f"{r.url}: {r.failure}"))
+    page.on("response", lambda r: problems.append(f"{r.url}: HTTP {r.status}") if r.status >= 400
+            else None)
+    page.on("request", lambda r: problems.append(f"network request to {r.url}")
+            if not r.url.startswith(("file:", "data:", "blob:", "about:")) else None)
+    page.goto((site / page_path).as_uri())
+    if page.locator(".math").count():  # Sphinx marks every formula with class "math"
+        page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise",
+                               timeout=30_000)
+        page.evaluate("() => MathJax.startup.promise")
+        assert page.locator("mjx-container").count() > 0, f"{page_path}: no math was typeset"
+        assert page.locator("mjx-merror").count() == 0, f"{page_path}: MathJax reported an error"
+    broken = page.evaluate(
+        "() => Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0))"
+        ".map(i => i.src)")
+    assert not broken, f"{page_path}: images that did not load: {broken}"
+    missing_alt = page.evaluate(
+        "() => Array.from(document.querySelectorAll('main img, article img'))"
+        ".filter(i => !i.alt).map(i => i.src)")
+    assert not missing_alt, f"{page_path}: figures without alt text: {missing_alt}"
+    assert not problems, f"{page_path}: failed or external loads: {problems}"
+    page.close()
