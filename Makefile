@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JB     := $(BIN)/jupyter-book
 
-.PHONY: book test lint bench browser clean
+.PHONY: book test lint bench browser assignments clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ lint: $(STAMP)
 bench: $(STAMP)  ## speed ratios: engine vs numpy.matmul, batched vs looped
 	$(BIN)/python benchmarks/bench_engine.py
 
+assignments: $(STAMP)  ## student notebooks (answers stubbed) and instructor notebooks
+	$(BIN)/python -m dmfnb assignments --book book --out assignments
+
 # Chromium for the site test, from Debian's packages when we may install them; otherwise the
 # site test skips and says why.
 browser:
@@ -39,4 +42,4 @@ browser:
 	  else echo "note: chromium not installed and not root: the browser test will be skipped"; fi; }
 
 clean:
-	rm -rf _build .jupyter_cache
+	rm -rf _build .jupyter_cache assignments
