@@ -12,8 +12,23 @@ def main(argv: list[str] | None = None) -> int:
     a = sub.add_parser("assignments", help="student and instructor notebooks (nbgrader conventions)")
     a.add_argument("--book", default="book", help="folder of the chapter notebooks")
     a.add_argument("--out", default="assignments", help="output folder")
+    r = sub.add_parser("reproduce", help="run a chapter's experiments headless, save JSON and figures")
+    r.add_argument("chapter", help="a chapter name, or 'all'")
+    r.add_argument("--scale", default=None, help="default or paper (default: $DMFNB_SCALE)")
+    r.add_argument("--out", default="results", help="folder for the JSON results and figures")
     args = parser.parse_args(argv)
-    if args.command == "assignments":
+    if args.command == "reproduce":
+        import os
+
+        from .reproduce import chapters, reproduce
+        from .scales import current_scale
+
+        os.environ.setdefault("DMFNB_PROGRESS", "1")
+        scale = args.scale or current_scale()
+        names = sorted(chapters()) if args.chapter == "all" else [args.chapter]
+        for name in names:
+            reproduce(name, scale, args.out)
+    elif args.command == "assignments":
         from .classroom import make_assignments
 
         for path in make_assignments(args.book, args.out):
