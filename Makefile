@@ -4,6 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JB     := $(BIN)/jupyter-book
+VENDOR := _vendor/.stamp
 
 .PHONY: book test lint bench browser assignments clean
 
@@ -13,13 +14,17 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-book: $(STAMP)  ## execute the chapters (cached) and build the site into _build/html
+# Widget scripts served by the site itself (npm registry, at set-up time, like pip).
+$(VENDOR): scripts/vendor-widget-js.sh
+	bash scripts/vendor-widget-js.sh _vendor
+
+book: $(STAMP) $(VENDOR)  ## execute the chapters (cached) and build the site into _build/html
 	$(JB) build . --keep-going
 	@echo "Open file://$(CURDIR)/_build/html/index.html"
 
 # Strict build first (warnings are errors, a failing cell fails it), then pytest: unit tests,
 # every chapter under nbval, and the built site in headless Chromium.
-test: $(STAMP) browser
+test: $(STAMP) $(VENDOR) browser
 	$(BIN)/ruff check dmfnb tests benchmarks
 	$(JB) build . --all -W -n --keep-going
 	$(BIN)/python -m pytest
@@ -42,4 +47,4 @@ browser:
 	  else echo "note: chromium not installed and not root: the browser test will be skipped"; fi; }
 
 clean:
-	rm -rf _build .jupyter_cache assignments
+	rm -rf _build .jupyter_cache assignments _vendor
