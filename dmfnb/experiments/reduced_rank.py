@@ -31,8 +31,14 @@ __all__ = [
     "direct_rank_fit",
     "escape_scaling",
     "explorer",
+    "explorer_figure",
     "make_problem",
     "one_layer",
+    "plot_distances",
+    "plot_escape_scaling",
+    "plot_staircase",
+    "plot_step_sizes",
+    "plot_violation",
     "run_dynamics",
     "staircase",
     "step_size_sweep",
@@ -303,42 +309,62 @@ def assumption_violation(p=None) -> dict:
     return {"eps": np.asarray(p.eps_values), "runs": out}
 
 
-def explorer(p=None):
-    """Interactive view: init scale, step size (× stability limit), rotation of Σ_x, depth 1 or 2.
+def explorer_figure(p=None, *, log10_eps: float = -8.0, lr_fraction: float | None = None,
+                    rotation: float = 0.0, depth: int = 2):
+    """One view of the explorer: excess loss and distance to each Ŵ_k against iterations / ln(1/ε).
 
-    Draws the excess loss and the distance to each Ŵ_k against iterations / ln(1/ε). In a live
-    kernel it is an ipywidgets ``interact``; without ipywidgets it draws the default figure once.
+    ``lr_fraction`` is η over the stability limit (default ``p.lr_fraction``); ``rotation`` turns Σ_x
+    away from the modes (0: the assumption holds); ``depth`` 1 is the linear model, 2 the network.
+    Returns the matplotlib figure.
     """
     import matplotlib.pyplot as plt
 
     from ..plotting import COLORS
 
     p = _params(p)
-    colors = [COLORS[c] for c in ("blue", "orange", "green", "vermillion", "purple", "sky", "black")]
+    lr_fraction = float(p.lr_fraction) if lr_fraction is None else lr_fraction
+    colors = [COLORS[c] for c in ("black", "blue", "orange", "green", "vermillion", "purple", "sky")]
+    problem = make_problem(p, rotation=rotation)
+    eps = 10.0 ** log10_eps
+    lr = lr_fraction * stability_limit(problem)
+    steps = int(min(20_000, 1.4 * escape_time(min(p.strengths), eps, lr=lr) + 100))
+    run = run_dynamics(problem, eps_values=[eps], lr=lr, steps=steps, depth=depth,
+                       seed=p.init_seed, record_every=max(1, steps // 2000))
+    x = run["steps"] / np.log(1.0 / eps)
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10.5, 3.8))
+    if run["diverged"]:
+        for ax in (a1, a2):
+            ax.text(0.5, 0.5, "gradient descent diverged", transform=ax.transAxes, ha="center")
+    else:
+        a1.semilogy(x, np.maximum(run["excess"][:, 0], 1e-16), color="k", label="ℓ(W(t)) − min ℓ")
+        for k, e in enumerate(run["ref_excess"][:-1]):
+            a1.axhline(e, ls=":", color=colors[k % len(colors)], lw=1.2,
+                       label="ℓ(Ŵ_k) − min ℓ, k = 0…" if k == 0 else None)
+        scale = np.linalg.norm(problem.ols_solution)
+        for k in range(run["distances"].shape[-1]):
+            a2.semilogy(x, run["distances"][:, 0, k] / scale, color=colors[k % len(colors)],
+                        label=f"k = {k}")
+        a1.legend(loc="lower left", fontsize=8)
+        a2.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="Ŵ_k")
+    a1.set(xlabel="iterations / ln(1/ε)", ylabel="excess loss", ylim=(1e-10, 2),
+           title=f"depth {depth}, ε = 1e{log10_eps:g}, η = {lr_fraction:.2f} η_crit, θ = {rotation:.1f}")
+    a2.set(xlabel="iterations / ln(1/ε)", ylabel="‖W − Ŵ_k‖_F / ‖Ŵ_ols‖_F", ylim=(1e-7, 3))
+    fig.tight_layout()
+    return fig
+
+
+def explorer(p=None):
+    """Interactive :func:`explorer_figure`: sliders for ε, η / η_crit, the rotation θ and the depth.
+
+    In a live kernel it is an ipywidgets ``interact`` (it also draws once at the defaults, so it runs
+    headless); without ipywidgets it draws the default figure once.
+    """
+    import matplotlib.pyplot as plt
+
+    p = _params(p)
 
     def draw(log10_eps=-8.0, lr_fraction=float(p.lr_fraction), rotation=0.0, depth=2):
-        problem = make_problem(p, rotation=rotation)
-        eps = 10.0 ** log10_eps
-        lr = lr_fraction * stability_limit(problem)
-        steps = int(min(20_000, 3 * escape_time(min(p.strengths), eps, lr=lr) + 200))
-        run = run_dynamics(problem, eps_values=[eps], lr=lr, steps=steps, depth=depth,
-                           seed=p.init_seed, record_every=max(1, steps // 2000))
-        x = run["steps"] / np.log(1.0 / eps)
-        fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.8))
-        if run["diverged"]:
-            a1.text(0.5, 0.5, "diverged", transform=a1.transAxes, ha="center")
-        else:
-            a1.semilogy(x, np.maximum(run["excess"][:, 0], 1e-16), color="k")
-            for k, e in enumerate(run["ref_excess"][:-1]):
-                a1.axhline(e, ls=":", color=colors[k % len(colors)], lw=1)
-            for k in range(run["distances"].shape[-1]):
-                a2.semilogy(x, run["distances"][:, 0, k] / np.linalg.norm(problem.ols_solution),
-                            color=colors[k % len(colors)], label=f"$\\hat W_{k}$")
-        a1.set(xlabel="iterations / ln(1/ε)", ylabel="excess loss ℓ − min ℓ",
-               title=f"depth {depth}, η = {lr_fraction:.2f} η_crit, θ = {rotation:.1f}")
-        a2.set(xlabel="iterations / ln(1/ε)", ylabel="‖W − Ŵ_k‖ / ‖Ŵ_ols‖", ylim=(1e-6, 3))
-        a2.legend(ncol=2, fontsize=8)
-        fig.tight_layout()
+        explorer_figure(p, log10_eps=log10_eps, lr_fraction=lr_fraction, rotation=rotation, depth=depth)
         plt.show()
 
     try:
@@ -354,3 +380,146 @@ def explorer(p=None):
         rotation=w.FloatSlider(value=0.0, min=0.0, max=2.0, step=0.1, description="rotation θ"),
         depth=w.ToggleButtons(options=[1, 2], value=2, description="depth"),
     )
+
+
+# ---- figures ----------------------------------------------------------------------------------
+
+_EPS_STYLES = (":", "--", "-", "-.")
+
+
+def _mode_colors():
+    from ..plotting import COLORS
+
+    return [COLORS[c] for c in ("blue", "orange", "green", "vermillion", "purple", "sky", "black")]
+
+
+def plot_staircase(st: dict):
+    """Excess loss and normalized mode amplitudes against iterations / ln(1/ε), one line style per ε."""
+    import matplotlib.pyplot as plt
+
+    colors = _mode_colors()
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.0))
+    for b, eps in enumerate(st["eps"]):
+        x = st["steps"] / np.log(1.0 / eps)
+        ls = _EPS_STYLES[b % len(_EPS_STYLES)]
+        a1.semilogy(x, np.maximum(st["excess"][:, b], 1e-16), ls=ls, color="k",
+                    label=f"ε = {eps:.0e}")
+        for i in range(st["amplitudes"].shape[-1]):
+            a2.plot(x, st["amplitudes"][:, b, i] / st["values"][i], ls=ls, color=colors[i],
+                    label=f"mode {i + 1}" if b == len(st["eps"]) - 1 else None)
+    for k, e in enumerate(st["ref_excess"][:-1]):
+        a1.axhline(e, color="0.6", lw=0.9, zorder=0)
+        a1.text(0.99, e, f"Ŵ_{k}", transform=a1.get_yaxis_transform(), ha="right", va="bottom",
+                fontsize=9, color="0.3")
+    for i, tau in enumerate(st["predicted_rescaled"]):
+        for ax in (a1, a2):
+            ax.axvline(tau, color=colors[i], lw=0.9, alpha=0.7)
+    xmax = 1.25 * st["predicted_rescaled"][-1]
+    a1.set(xlabel="iterations / ln(1/ε)", ylabel="excess loss ℓ(W) − min ℓ", xlim=(0, xmax),
+           ylim=(1e-6, 2), title="loss: a staircase through ℓ(Ŵ_k)")
+    a2.set(xlabel="iterations / ln(1/ε)", ylabel="amplitude u_iᵀWv_i / (s_i/λ_i)", xlim=(0, xmax),
+           ylim=(-0.05, 1.15), title="modes: learned one at a time")
+    a1.legend(loc="lower left")
+    a2.legend(loc="center right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_distances(two: dict, one: dict):
+    """Relative distance ‖W(t) − Ŵ_k‖ / ‖Ŵ_k − Ŵ_{k−1}‖ at the smallest ε: two layers against one."""
+    import matplotlib.pyplot as plt
+
+    colors = ["black", *_mode_colors()]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.0), sharey=True)
+    for ax, run, title in ((axes[0], two, "two layers: W = W₂W₁"), (axes[1], one, "one layer: W")):
+        b = int(np.argmin(run["eps"]))
+        x = run["steps"] / np.log(1.0 / run["eps"][b])
+        gaps = np.concatenate([[run["gaps"][0]], run["gaps"]])
+        for k in range(run["distances"].shape[-1]):
+            ax.semilogy(x, np.maximum(run["distances"][:, b, k] / gaps[k], 1e-12), color=colors[k],
+                        label=f"k = {k}")
+        ax.set(xlabel="iterations / ln(1/ε)", title=f"{title}, ε = {run['eps'][b]:.0e}",
+               xlim=(0, 1.25 * two["predicted_rescaled"][-1]) if "predicted_rescaled" in two else None)
+    axes[0].set(ylabel="‖W − Ŵ_k‖_F / ‖Ŵ_k − Ŵ_{k−1}‖_F", ylim=(1e-7, 5))
+    axes[1].legend(title="Ŵ_k", loc="center right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_escape_scaling(sc: dict, st: dict):
+    """Escape iteration against ln(1/ε) (large step) and the flow-time slope against s_k (both steps)."""
+    import matplotlib.pyplot as plt
+
+    colors = _mode_colors()
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.0))
+    large = sc["large"]
+    L = np.log(1.0 / st["eps"])
+    grid = np.linspace(0, L.max() * 1.05, 50)
+    for i in range(large["escape"].shape[1]):
+        T = large["escape"][:, i]
+        a1.plot(L, T, "o", color=colors[i], label=f"mode {i + 1}")
+        c = np.mean(T - large["discrete"][i] * L)
+        a1.plot(grid, c + large["discrete"][i] * grid, color=colors[i], lw=1.2)
+        c2 = np.mean(T - large["continuous"][i] * L)
+        a1.plot(grid, c2 + large["continuous"][i] * grid, color=colors[i], lw=1.0, ls="--")
+    a1.plot([], [], color="0.4", label="slope 1/ln(1+ηs) (discrete)")
+    a1.plot([], [], color="0.4", ls="--", label="slope 1/(ηs) (continuous)")
+    a1.set(xlabel="ln(1/ε)", ylabel="escape iteration",
+           title=f"η = {large['lr']:.2f} (= {large['lr'] / sc['stability_limit']:.2f} η_crit)")
+    a1.legend(fontsize=8.5)
+    s = sc["strengths"]
+    sgrid = np.geomspace(s.min() / 1.3, s.max() * 1.3, 50)
+    for name, marker in (("small", "o"), ("large", "s")):
+        run = sc[name]
+        a2.loglog(s, run["slopes"] * run["lr"], marker, color="k" if name == "small" else colors[3],
+                  label=f"measured, η = {run['lr']:.2g}")
+    a2.loglog(sgrid, 1 / sgrid, color="k", lw=1.2, label="1/s (gradient flow)")
+    lr = large["lr"]
+    a2.loglog(sgrid, lr / np.log1p(lr * sgrid), color=colors[3], lw=1.2, ls="--",
+              label=f"η/ln(1+ηs), η = {lr:.2g}")
+    a2.set(xlabel="mode strength s", ylabel="η · d(escape iteration)/d ln(1/ε)",
+           title="escape time per unit of ln(1/ε)")
+    a2.legend(fontsize=8.5)
+    fig.tight_layout()
+    return fig
+
+
+def plot_step_sizes(sw: dict):
+    """Excess loss against iterations for step sizes around the stability limit."""
+    import matplotlib.pyplot as plt
+
+    colors = _mode_colors()
+    fig, ax = plt.subplots(figsize=(8, 4.0))
+    for j, run in enumerate(sw["runs"]):
+        ax.semilogy(run["steps"], np.maximum(run["excess"], 1e-16), color=colors[j],
+                    label=f"η = {run['fraction']:.2f} η_crit")
+    for e in sw["runs"][0]["ref_excess"][:-1]:
+        ax.axhline(e, color="0.6", lw=0.9, zorder=0)
+    ax.set(xlabel="iterations", ylabel="excess loss ℓ(W) − min ℓ", ylim=(1e-8, 3),
+           xlim=(0, 1.3 * max(r["predicted"][-1] for r in sw["runs"])),
+           title=f"ε = {sw['eps']:.0e}; grey: ℓ(Ŵ_k) − min ℓ")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_violation(vi: dict):
+    """Distance to each Ŵ_k at the smallest ε, for each rotation θ of Σ_x."""
+    import matplotlib.pyplot as plt
+
+    colors = ["black", *_mode_colors()]
+    runs = vi["runs"]
+    fig, axes = plt.subplots(1, len(runs), figsize=(3.9 * len(runs), 3.9), sharey=True)
+    eps = float(np.min(vi["eps"]))
+    for ax, run in zip(np.atleast_1d(axes), runs, strict=True):
+        x = run["steps"] / np.log(1.0 / eps)
+        gaps = np.concatenate([[run["gaps"][0]], run["gaps"]])
+        for k in range(run["distances"].shape[-1]):
+            ax.semilogy(x, np.maximum(run["distances"][:, k] / gaps[k], 1e-12), color=colors[k],
+                        label=f"k = {k}")
+        ax.set(xlabel="iterations / ln(1/ε)", xlim=(0, 1.25 * run["predicted"][-1]),
+               title=f"θ = {run['rotation']:.1f}, defect {run['defect']:.2f}")
+    np.atleast_1d(axes)[0].set(ylabel="‖W − Ŵ_k‖_F / ‖Ŵ_k − Ŵ_{k−1}‖_F", ylim=(1e-7, 5))
+    np.atleast_1d(axes)[-1].legend(title="Ŵ_k", loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return fig
