@@ -211,6 +211,10 @@ def train(
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
     problem._check(product(factors))  # shape and batch agreement, with a clear message
+    dtype = np.result_type(*factors)
+    if problem.dtype != dtype:
+        # Mixed precision would silently run at the wider width: compute in the factors' dtype.
+        problem = problem.astype(dtype)
     batch = factors[0].shape[0] if factors[0].ndim == 3 else problem.batch
     if factors[0].ndim == 2 and batch is not None:
         raise ValueError(

@@ -9,6 +9,7 @@ squares in *How singular values move*.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 
 import numpy as np
@@ -56,6 +57,22 @@ class Problem:
     def batch(self) -> int | None:
         """Number of stacked problems, or ``None`` for a single one."""
         return self.target.shape[0] if self.target.ndim == 3 else None
+
+    @property
+    def dtype(self) -> np.dtype:
+        """Floating dtype of the problem's data."""
+        return self.target.dtype
+
+    def astype(self, dtype) -> Problem:
+        """A copy whose floating-point data has ``dtype`` (e.g. float32 for speed)."""
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise ValueError(f"dtype must be a floating type such as float32, got {dtype}")
+        clone = copy.copy(self)
+        for name, value in vars(self).items():
+            if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+                setattr(clone, name, value.astype(dtype))
+        return clone
 
     def loss_and_gradient(
         self, W: np.ndarray, out: np.ndarray | None = None

@@ -104,3 +104,15 @@ def test_bad_training_inputs():
         dm.train(p, f, lr=0.1, steps=1, entries=[(10, 0)])
     with pytest.raises(ValueError, match="tol must be"):
         dm.train(p, f, lr=0.1, steps=1, tol=-1.0)
+
+
+def test_float32_factors_train_in_float32_and_agree_with_float64():
+    problems, factors = _runs(counts=(80,), scales=(1e-2,))
+    f32 = [f.astype(np.float32) for f in factors[0]]
+    t32 = dm.train(problems[0], f32, lr=0.3, steps=1500)
+    t64 = dm.train(problems[0], factors[0], lr=0.3, steps=1500)
+    assert all(f.dtype == np.float32 for f in t32.factors)
+    assert problems[0].dtype == np.float64  # the caller's problem is left alone
+    assert t32.error[-1] == pytest.approx(t64.error[-1], rel=1e-2, abs=1e-4)
+    with pytest.raises(ValueError, match="dtype must be a floating type"):
+        problems[0].astype(np.int32)
