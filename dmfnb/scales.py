@@ -16,8 +16,31 @@ SCALES = ("default", "paper")
 _PARAMS = {
     # ---- chapter: How singular values move (book/singular_values.ipynb) ----
     "singular_values": {
-        "default": {},
-        "paper": {},
+        "default": {
+            # Rate check: one tiny GD step on a sensing problem from balanced starts.
+            "rate_shape": (6, 6), "rate_rank": 2, "rate_observations": 30, "rate_seed": 0,
+            "rate_depths": (1, 2, 3, 4), "rate_init_scale": 1.0, "rate_unbalance": 0.5,
+            "rate_lrs": tuple(10.0 ** k for k in range(-10, -1)), "rate_lr": 1e-6,
+            "rate_tol": 1e-3,
+            # Exact solutions: full observation, aligned balanced start, small step.
+            "exact_shape": (5, 3), "exact_strengths": (2.0, 1.0, 0.5), "exact_seed": 0,
+            "exact_depths": (2, 3, 4), "exact_init_scale": 1e-3, "exact_lr": 5e-4,
+            "exact_horizon": 1.1, "exact_records": 800, "exact_tol": 0.01,
+            # Plateau length against init scale (4 decades), one mode s = 1.
+            "plateau_inits": tuple(10.0 ** (-k / 2) for k in range(4, 13)),
+            "plateau_depths": (1, 2, 3, 4), "plateau_strength": 1.0, "plateau_steps": 10_000,
+            "plateau_tol": 0.01, "plateau_exponent_tol": 0.05,
+            # The authors' dynamics figure, shrunk: 40×40 rank 3, m/(r(2n−r)) ≈ 2 as in the paper.
+            "dyn_size": 40, "dyn_rank": 3, "dyn_observations": 480, "dyn_seed": 0,
+            "dyn_depths": (1, 2, 3), "dyn_init_scale": 1e-3, "dyn_lr": 0.01,
+            "dyn_steps": 200_000, "dyn_record": 100, "dyn_top_k": 10, "dyn_lift_rtol": 1e-2,
+            "dyn_stagger_tol": 0.1,
+        },
+        # Arora et al. (2019)'s dynamics figure: 100×100 rank 5, m = 2000, plain GD, lr 0.01,
+        # identity init 1e-3, 2e5 iterations.
+        "paper": {
+            "dyn_size": 100, "dyn_rank": 5, "dyn_observations": 2000, "dyn_record": 200,
+        },
     },
     # ---- chapter: Depth and the low-rank bias (book/low_rank_bias.ipynb) ----
     "low_rank_bias": {
