@@ -16,6 +16,7 @@ __all__ = [
     "integrate_mode",
     "mode_rate",
     "mode_time",
+    "plateau_time",
     "saxe_mode",
     "singular_value_rate",
 ]
@@ -134,3 +135,24 @@ def mode_time(s: float, u0: float, uf: float, depth: int) -> float:
     val, _ = quad(lambda x: np.exp(x) / mode_rate(np.exp(x), s, depth),
                   np.log(u0), np.log(uf), limit=200, epsabs=0, epsrel=1e-10)
     return val
+
+
+def plateau_time(s: float, u0: float, depth: int) -> float:
+    """Leading-order time a mode of strength s spends near zero, starting from u₀ ≪ s.
+
+    The small-u₀ asymptote of :func:`mode_time` (u₀ → s/2), from Saxe et al. (2014):
+
+    - depth 1: ln 2 (du/dt = s − u relaxes at rate 1: no plateau, no dependence on u₀ or s);
+    - depth 2: ln(s/u₀) / (2s), logarithmic in 1/u₀;
+    - depth N ≥ 3: u₀^{−(1−2/N)} / ((N − 2) s), the blow-up time of du/dt = N s u^{2−2/N}, a power of 1/u₀.
+    """
+    check_positive("s", s)
+    check_positive("u0", u0)
+    check_positive("depth", depth, integer=True)
+    if not u0 < s:
+        raise ValueError(f"need 0 < u0 < s, got u0={u0}, s={s}")
+    if depth == 1:
+        return float(np.log(2.0))
+    if depth == 2:
+        return float(np.log(s / u0) / (2.0 * s))
+    return float(u0 ** (-(1.0 - 2.0 / depth)) / ((depth - 2) * s))
