@@ -49,8 +49,37 @@ _PARAMS = {
     },
     # ---- chapter: One saddle per rank (book/saddles.ipynb) ----
     "saddles": {
-        "default": {},
-        "paper": {},
+        "default": {
+            # staircase: least squares ½‖W − W*‖² on n×n rank-R targets, σ_i/σ_{i+1} = ratio
+            "shape": (10, 10), "ranks": (1, 2, 3, 4), "ratio": 2.0, "depths": (2, 3, 4),
+            "target_seed": 0, "init_seed": 100,
+            # plain GD from an orthogonal (balanced) init of end-to-end scale init_scale[N]
+            "init_scale": {2: 1e-6, 3: 1e-5, 4: 1e-4},
+            "lr": {2: 0.02, 3: 0.01, 4: 0.005},
+            "steps": {2: 3_000, 3: 25_000, 4: 45_000},
+            "records": 300,  # log-spaced records (factors kept at each)
+            # stage detection: a drop falls faster than 1/t (v > drop_rate) by ≥ min_drop overall
+            "drop_rate": 1.0, "min_drop": 2.0,
+            "rank_tol": 0.05,  # numerical rank: σ_i(W) > rank_tol · σ_1(W*)
+            "hessian_k": 3, "flat_tol": 1e-6,  # flat: |λ| ≤ flat_tol · λ_max
+            "curvature_rank": 3, "curvature_points": 100,
+            # GLRL: PSD completion, n×n rank-3 target, symmetric mask of glrl_pairs pairs
+            "glrl_n": 10, "glrl_rank": 3, "glrl_pairs": 45, "glrl_seed": 11,
+            "glrl_lr": 1.0, "glrl_eps": 1e-10, "glrl_grad_tol": 1e-10,
+            "glrl_depths": (2, 3), "glrl_scales": (1e-2, 1e-3, 1e-4, 1e-5, 1e-6),
+            "glrl_gd_lr": {2: 2.0, 3: 1.0}, "glrl_steps": {2: 20_000, 3: 20_000},
+        },
+        # Cao et al. publish no code or setup; "paper" runs the same study at 20×20 with smaller
+        # initializations and finer records.
+        "paper": {
+            "shape": (20, 20), "records": 500,
+            "init_scale": {2: 1e-8, 3: 1e-6, 4: 1e-5},
+            "lr": {2: 0.01, 3: 0.005, 4: 0.002},
+            "steps": {2: 10_000, 3: 150_000, 4: 300_000},
+            "curvature_points": 150,
+            "glrl_n": 20, "glrl_pairs": 150, "glrl_scales": (1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8),
+            "glrl_steps": {2: 60_000, 3: 60_000},
+        },
     },
     # ---- chapter: Reduced-rank regression (book/reduced_rank.ipynb) ----
     "reduced_rank": {
