@@ -298,7 +298,7 @@ def plot_modes(ax, depth, init_scale, strength, *, others=True):
                 continue
             t = np.linspace(0, tmax, 300)
             ax.plot(t, dyn.integrate_mode(t, strength, init_scale, d), color=depth_color(d),
-                    alpha=0.3, lw=1.2, label=f"depth {d}")
+                    alpha=0.45, lw=1.3, label=f"depth {d}")
     ax.plot(c["t"], c["u"], color=depth_color(depth), lw=2.6, label=f"depth {depth}")
     ax.axvline(c["t_half"], color=depth_color(depth), ls=":", lw=1.2)
     ax.axhline(strength, color="0.5", ls="--", lw=1)
