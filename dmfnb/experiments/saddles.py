@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import scipy.linalg
 
 from ..factors import gradients, init_factors, product, stack_factors
 from ..glrl import greedy_low_rank, mirror_factors, symmetric_mask
@@ -304,7 +305,7 @@ def landscape(p, stair: dict) -> list[dict]:
             H = factor_hessian(problem, fs, H_W=H_W)
             lo, _ = hessian_eigs(H, p.hessian_k)
             hi, _ = hessian_eigs(H, 1, which="largest")
-            all_vals = np.linalg.eigvalsh(H)
+            all_vals = scipy.linalg.eigvalsh(H)
             flat = int(np.sum(np.abs(all_vals) <= p.flat_tol * hi[0]))
             n, m = target.shape
             R = run["rank"]
