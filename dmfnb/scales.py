@@ -116,8 +116,33 @@ _PARAMS = {
     },
     # ---- chapter: Norms may not explain it (book/norms.ipynb) ----
     "norms": {
-        "default": {},
-        "paper": {},
+        # Razin & Cohen (2020)'s 2×2 completion [[∗, 1], [1, 0]]; losses in their ½Σ convention.
+        "default": {
+            "depths": (2, 3, 4),
+            "runs": 4,                  # seeds per depth, trained stacked
+            "seed": 0,
+            "init_std": 8e-3,           # the authors' std (of W(0) for "balanced", per layer for "gaussian")
+            "init": "balanced",         # the theorem's setting: W(0) ~ N(0, std²) split by its SVD
+            "lr": 3e-3,                 # the authors' η for ½Σ (dm's mean loss: η × 3/2)
+            "tol": 1e-3,                # stop at ½Σ loss ≤ tol (paper: 1e-4)
+            "max_steps": 6_000_000,
+            "fit_from": 1e-2,           # |W₁₁|·√(2ℓ) is checked from this loss down
+            "unbalanced_depths": (3,),  # the authors' code default: each layer i.i.d. N(0, std²)
+            "negative_depths": (2, 3, 4),
+            "negative_tol": 1e-6,
+            "epsilons": (0.5, 0.2, 0.1),
+            "perturbed_depth": 3,
+            "perturbed_tol": 1e-7,
+            "perturbed_max_steps": 400_000,
+            "explorer_max_steps": 400_000,
+        },
+        "paper": {
+            "tol": 1e-4,
+            "unbalanced_depths": (2, 3, 4),
+            "epsilons": (0.5, 0.1, 0.05, 0.01),
+            "perturbed_tol": 1e-9,
+            "perturbed_max_steps": 5_000_000,
+        },
     },
 }
 
