@@ -34,12 +34,15 @@ _PARAMS = {
             "dyn_size": 40, "dyn_rank": 3, "dyn_observations": 480, "dyn_seed": 0,
             "dyn_depths": (1, 2, 3), "dyn_init_scale": 1e-3, "dyn_lr": 0.01,
             "dyn_steps": 200_000, "dyn_record": 100, "dyn_top_k": 10, "dyn_lift_rtol": 1e-2,
-            "dyn_stagger_tol": 0.1,
+            "dyn_stagger_tol": 0.1, "dyn_error_tol": 1e-3,
         },
         # Arora et al. (2019)'s dynamics figure: 100×100 rank 5, m = 2000, plain GD, lr 0.01,
         # identity init 1e-3, 2e5 iterations.
         "paper": {
             "dyn_size": 100, "dyn_rank": 5, "dyn_observations": 2000, "dyn_record": 200,
+            # After the authors' 2e5 plain-GD iterations the fifth value is still settling
+            # (error ≈ 5e-3); their 2.6e-5 comes from the adaptive optimizer run to loss 1e-6.
+            "dyn_error_tol": 1e-2,
         },
     },
     # ---- chapter: Depth and the low-rank bias (book/low_rank_bias.ipynb) ----
