@@ -81,7 +81,7 @@ def half_sum_loss(engine_loss, problem):
 
 def initial_factors(depth: int, *, std: float, init: str = "balanced", det_sign: int = 1,
                     rng: np.random.Generator | int | None = None) -> list[np.ndarray]:
-    """One initialization of a depth-``depth`` factorization of a 2×2 matrix with sign(det W(0)) = ``det_sign``.
+    """Initial factors of a depth-``depth`` factorization of a 2×2 W with sign(det W(0)) = ``det_sign``.
 
     ``init="balanced"`` (the setting of the theorem): W(0) has i.i.d. N(0, std²) entries and is split
     by its SVD into exactly balanced factors (the authors' balanced variant). ``init="gaussian"``
@@ -210,7 +210,7 @@ def plot_entry_vs_loss(ax, res: dict, *, run: int = 0, reference: bool = True, c
 
 
 def plot_norms(results: dict, *, run: int = 0):
-    """Frobenius and nuclear norms and the effective rank against the loss, one colour per depth."""
+    """Frobenius and nuclear norms and the effective rank minus 1 against the loss, one colour per depth."""
     import matplotlib.pyplot as plt
 
     from ..plotting import depth_color
@@ -221,37 +221,42 @@ def plot_norms(results: dict, *, run: int = 0):
         c = depth_color(d)
         a1.plot(loss, res["frobenius"][:, run], color=c, label=f"depth {d}: ‖W‖_F")
         a1.plot(loss, res["nuclear"][:, run], color=c, ls=":", label=f"depth {d}: ‖W‖_*")
-        a2.plot(loss, res["effective_rank"][:, run], color=c, label=f"depth {d}")
+        a2.plot(loss, res["effective_rank"][:, run] - 1, color=c, label=f"depth {d}")
     for ax in (a1, a2):
         ax.set_xscale("log")
         ax.invert_xaxis()
         ax.set_xlabel("loss ℓ (½ Σ squared errors)")
     a1.set_yscale("log")
     a1.set(ylabel="norm of W", title="norms grow without bound (depth ≥ 3)")
-    a2.set(ylabel="effective rank", title="while the effective rank falls to 1")
+    a2.set(yscale="log", ylabel="effective rank − 1", title="while the effective rank falls to 1")
     a1.legend(fontsize=8, ncol=1, loc="upper left")
     a2.legend(loc="upper right")
     fig.tight_layout()
     return fig
 
 
-def plot_perturbed(results: dict, *, run: int = 0):
-    """W₁₁ against the loss for each ε, with the rank-one value −1/ε."""
+def plot_perturbed(results: dict):
+    """−W₁₁ against the loss for the first converged run of each ε, with the rank-one value 1/ε dashed."""
     import matplotlib.pyplot as plt
 
     from ..plotting import COLORS
 
     colors = [COLORS[c] for c in ("blue", "orange", "green", "vermillion", "purple", "sky")]
     fig, ax = plt.subplots(figsize=(7.0, 4.2))
+    shown = []
     for k, (eps, res) in enumerate(results.items()):
-        c = colors[k % len(colors)]
-        ax.plot(res["loss"][:, run], -res["W"][:, run, 0, 0], color=c, label=f"ε = {eps:g}")
+        ok = np.flatnonzero(res["converged"])
+        if ok.size == 0:
+            continue
+        c, b = colors[k % len(colors)], int(ok[0])
+        ax.plot(res["loss"][:, b], -res["W"][:, b, 0, 0], color=c, label=f"ε = {eps:g} (run {b})")
         ax.axhline(1 / eps, color=c, ls="--", lw=1)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
+        shown.append(eps)
+    depth = next(iter(results.values()))["depth"]
+    ax.set(xscale="log", yscale="log", ylim=(1e-2, 3 / min(shown, default=1.0)),
+           xlabel="loss ℓ (½ Σ squared errors)", ylabel="−W₁₁",
+           title=f"target [[∗, −2], [0.5, ε]], det W(0) < 0, depth {depth}")
     ax.invert_xaxis()
-    ax.set(xlabel="loss ℓ (½ Σ squared errors)", ylabel="−W₁₁",
-           title="perturbed target [[∗, −2], [0.5, ε]] from det W(0) < 0; dashed: 1/ε")
     ax.legend(loc="upper left")
     fig.tight_layout()
     return fig
@@ -260,7 +265,7 @@ def plot_perturbed(results: dict, *, run: int = 0):
 # ---- explorer ---------------------------------------------------------------------------------
 
 
-def explorer_figure(p=None, *, depth: int = 3, log10_std: float = np.log10(8e-3), lr: float | None = None,
+def explorer_figure(p=None, *, depth: int = 3, log10_std: float | None = None, lr: float | None = None,
                     det_sign: int = 1, init: str = "balanced", seed: int = 0, log10_tol: float = -3.0):
     """One view of the explorer: |W₁₁| and det W against the loss for one run.
 
@@ -270,6 +275,7 @@ def explorer_figure(p=None, *, depth: int = 3, log10_std: float = np.log10(8e-3)
 
     p = _params(p)
     lr = float(p.lr) if lr is None else float(lr)
+    log10_std = float(np.log10(p.init_std)) if log10_std is None else float(log10_std)
     problem = make_problem()
     res = train_runs(problem, depth, runs=1, seed=seed, std=10.0 ** log10_std, init=init,
                      det_sign=det_sign, lr=lr, tol=10.0 ** log10_tol,
@@ -299,9 +305,10 @@ def explorer(p=None):
     import matplotlib.pyplot as plt
 
     p = _params(p)
+    std0 = float(np.log10(p.init_std))
 
-    def draw(depth=3, log10_std=float(np.log10(p.init_std)), lr=float(p.lr), det_sign=1,
-             init="balanced", seed=0, log10_tol=-3.0):
+    def draw(depth=3, log10_std=std0, lr=float(p.lr), det_sign=1, init="balanced", seed=0,
+             log10_tol=-3.0):
         explorer_figure(p, depth=depth, log10_std=log10_std, lr=lr, det_sign=det_sign, init=init,
                         seed=seed, log10_tol=log10_tol)
         plt.show()
@@ -314,7 +321,7 @@ def explorer(p=None):
     return w.interact(
         draw,
         depth=w.ToggleButtons(options=[2, 3, 4], value=3, description="depth"),
-        log10_std=w.FloatSlider(value=float(np.log10(p.init_std)), min=-3.0, max=-0.5, step=0.1,
+        log10_std=w.FloatSlider(value=std0, min=-3.0, max=-0.5, step=0.1,
                                 description="log10 std"),
         lr=w.FloatLogSlider(value=float(p.lr), base=10, min=-4, max=-1.5, step=0.1, description="η"),
         det_sign=w.ToggleButtons(options=[("det > 0", 1), ("det < 0", -1)], value=1,
