@@ -499,7 +499,7 @@ def plot_glrl(cmp: dict, *, axes=None):
     ax1.set_xlabel("iteration")
     ax1.set_ylabel(r"$\|W_{GD}(t) - W_r\|_F / \|W^*\|_F$")
     ax1.set_title(f"init scale {cmp['scales'][-1]:.0e}")
-    ax1.legend(fontsize=7.5, ncol=2, loc="center left")
+    ax1.legend(fontsize=7.5, ncol=2, loc="lower left")
     ax2.set_xlabel("initialization scale (‖W(0)‖₂)")
     ax2.set_ylabel("worst closest approach to a GLRL plateau")
     ax2.legend()
