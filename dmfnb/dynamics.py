@@ -112,13 +112,24 @@ def integrate_mode(t, s: float, u0: float, depth: int, *, rtol: float = 1e-10) -
     t = np.asarray(t, dtype=float)
     if t.ndim != 1 or np.any(np.diff(t) < 0) or (t.size and t[0] < 0):
         raise ValueError("t must be a 1-D array of increasing times ≥ 0")
+    if t.size == 0:
+        return np.empty(0)
+
+    # Once u has settled on s to within round-off, stop integrating: the rest is u = s. Without
+    # this an explicit method would crawl across a long saturated tail at its stability limit.
+    def settled(_, y):
+        return abs(s - y[0]) - 0.1 * rtol * s
+
+    settled.terminal = True
     sol = solve_ivp(
-        lambda _, y: mode_rate(y, s, depth), (0.0, float(t[-1]) if t.size else 0.0), [u0],
-        method="DOP853", t_eval=t, rtol=rtol, atol=u0 * rtol,
+        lambda _, y: mode_rate(y, s, depth), (0.0, float(t[-1])), [u0],
+        method="DOP853", t_eval=t, rtol=rtol, atol=u0 * rtol, events=settled,
     )
     if not sol.success:
         raise RuntimeError(f"mode ODE integration failed: {sol.message}")
-    return sol.y[0]
+    u = np.full(t.shape, float(s))
+    u[: sol.y.shape[1]] = sol.y[0]
+    return u
 
 
 def mode_time(s: float, u0: float, uf: float, depth: int) -> float:

@@ -277,32 +277,43 @@ def completion_dynamics(p) -> dict:
 # 4. Explorer
 # --------------------------------------------------------------------------------------------
 
-def mode_curves(depth: int, init_scale: float, strength: float, *, points: int = 400) -> dict:
+def _time_grid(tmax, points, log_time):
+    if log_time:
+        return np.concatenate([[0.0], np.logspace(np.log10(tmax) - 5, np.log10(tmax), points - 1)])
+    return np.linspace(0.0, tmax, points)
+
+
+def mode_curves(depth: int, init_scale: float, strength: float, *, points: int = 400,
+                log_time: bool = False) -> dict:
     """u(t) of the scalar mode ODE and its predicted lift time (u = s/2), for the explorer."""
     s = float(strength)
     t_half = dyn.mode_time(s, init_scale, 0.5 * s, depth)
-    t = np.linspace(0.0, 2.5 * t_half + 2.0 / s, points)
+    t = _time_grid(2.5 * t_half + 2.0 / s, points, log_time)
     return {"t": t, "u": dyn.integrate_mode(t, s, init_scale, depth), "t_half": t_half,
             "t_asym": dyn.plateau_time(s, init_scale, depth)}
 
 
-def plot_modes(ax, depth, init_scale, strength, *, others=True):
+def plot_modes(ax, depth, init_scale, strength, *, others=True, log_time=False):
     """Draw the explorer's picture on ``ax``: u(t) at ``depth``, other depths faint."""
     from ..plotting import depth_color
 
-    c = mode_curves(depth, init_scale, strength)
+    c = mode_curves(depth, init_scale, strength, log_time=log_time)
     tmax = c["t"][-1]
     if others:
         for d in range(1, 6):
             if d == depth:
                 continue
-            t = np.linspace(0, tmax, 300)
+            t = _time_grid(tmax, 400, log_time)
             ax.plot(t, dyn.integrate_mode(t, strength, init_scale, d), color=depth_color(d),
                     alpha=0.45, lw=1.3, label=f"depth {d}")
     ax.plot(c["t"], c["u"], color=depth_color(depth), lw=2.6, label=f"depth {depth}")
     ax.axvline(c["t_half"], color=depth_color(depth), ls=":", lw=1.2)
     ax.axhline(strength, color="0.5", ls="--", lw=1)
-    ax.set_xlim(0, tmax)
+    if log_time:
+        ax.set_xscale("log")
+        ax.set_xlim(c["t"][1], tmax)
+    else:
+        ax.set_xlim(0, tmax)
     ax.set_xlabel("gradient-flow time t")
     ax.set_ylabel("mode strength u(t)")
     ax.set_title(f"depth {depth}, u₀ = {init_scale:.0e}, s = {strength:g}: "
@@ -311,7 +322,7 @@ def plot_modes(ax, depth, init_scale, strength, *, others=True):
     return c
 
 
-def explorer(depth: int = 3, log10_init: float = -3.0, strength: float = 1.0):
+def explorer(depth: int = 3, log10_init: float = -3.0, strength: float = 1.0, log_time: bool = False):
     """Interactive explorer of du/dt = N u^{2−2/N}(s − u): sliders for depth, init scale, s.
 
     Returns an ``ipywidgets.interactive`` (display it in a notebook). Each change integrates the
@@ -320,9 +331,9 @@ def explorer(depth: int = 3, log10_init: float = -3.0, strength: float = 1.0):
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
 
-    def draw(depth, log10_init, strength):
+    def draw(depth, log10_init, strength, log_time):
         _, ax = plt.subplots(figsize=(7, 4))
-        plot_modes(ax, depth, 10.0 ** log10_init, strength)
+        plot_modes(ax, depth, 10.0 ** log10_init, strength, log_time=log_time)
         plt.show()
 
     return widgets.interactive(
@@ -332,6 +343,7 @@ def explorer(depth: int = 3, log10_init: float = -3.0, strength: float = 1.0):
                                        description="log₁₀ u₀"),
         strength=widgets.FloatSlider(value=strength, min=0.25, max=4, step=0.25,
                                      description="strength s"),
+        log_time=widgets.Checkbox(value=log_time, description="log time axis"),
     )
 
 
