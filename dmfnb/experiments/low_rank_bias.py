@@ -1,0 +1,533 @@
+"""Experiments of the chapter *Depth strengthens the low-rank bias* (``book/low_rank_bias.ipynb``).
+
+Arora, Cohen, Hu & Luo (2019), Section 2: recover a low-rank matrix from few entries (completion)
+or few random linear measurements (sensing) with deep factorizations of depth 1–4, and compare with
+the minimum-nuclear-norm solution that Gunasekar et al. (2017) conjectured depth 2 converges to.
+
+Every sweep is one batched computation per depth: all ground truths × observation counts (× init
+scales) are stacked with :func:`dmfnb.stack_problems` / :func:`dmfnb.stack_factors` and trained
+together with the authors' normalized step (``optimizer="normalized"``) until the training loss is
+≤ ``p.tol`` (or ``p.max_steps``). Every function takes the chapter's parameters
+``p = dmfnb.params("low_rank_bias")`` (or ``None`` for the current scale) and returns plain dicts of
+numpy arrays; same parameters, same numbers.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+
+import numpy as np
+
+from ..baselines import min_nuclear_norm
+from ..engine import train
+from ..factors import init_factors, stack_factors
+from ..metrics import effective_rank, nuclear_norm
+from ..problems import CompletionProblem, SensingProblem, stack_problems
+from ..targets import low_rank_target
+
+__all__ = [
+    "AUTHORS",
+    "degrees_of_freedom",
+    "explorer",
+    "explorer_figure",
+    "explorer_run",
+    "geometric_mean",
+    "make_problems",
+    "nuclear_norm_test",
+    "observation_sweep",
+    "optimizer_comparison",
+    "paper_table",
+    "phase_transition",
+    "plot_nuclear_norm_test",
+    "plot_optimizers",
+    "plot_sweep",
+    "sweep_table",
+    "typical",
+]
+
+# The authors' numbers for the 100×100 rank-5 setting (reconstruction error ‖W − W*‖²_F/‖W*‖²_F),
+# read from their code's logs and blog post (see the book's papers notes, §1): (low, high) ranges.
+AUTHORS = {
+    ("completion", 2000): {"nuclear": (0.106, 0.106), 2: (0.025, 0.10), 3: (2.6e-5, 2.6e-5),
+                           4: (2e-5, 4e-5)},
+    ("completion", 5000): {"nuclear": (1e-6, 1e-6), 2: (5e-6, 1e-4), 3: (4e-6, 4e-6),
+                           4: (4e-6, 4e-6)},
+    ("sensing", 2000): {"nuclear": (7e-4, 7e-4), 2: (4e-4, 3e-2), 3: (1e-5, 1e-5), 4: (1e-5, 1e-5)},
+}
+
+_ROLES = {"target": 1, "observe": 2, "init": 3, "explore": 4}
+
+
+def _params(p):
+    if p is None:
+        from ..scales import params
+
+        p = params("low_rank_bias")
+    return p
+
+
+def _rng_seed(p, role: str, *ids: int) -> list[int]:
+    """A seed for numpy's generator, distinct for every (role, ids) and fixed by ``p.seed``."""
+    return [int(p.seed), _ROLES[role], *(int(i) for i in ids)]
+
+
+def degrees_of_freedom(shape, rank: int) -> int:
+    """r(n + m − r): the dimension of the manifold of n×m matrices of rank r."""
+    n, m = shape
+    return int(rank * (n + m - rank))
+
+
+def geometric_mean(x, axis=-1):
+    """exp(mean(log x)) along ``axis``: the mean of errors that span decades."""
+    x = np.asarray(x, dtype=float)
+    return np.exp(np.mean(np.log(np.maximum(x, 1e-300)), axis=axis))
+
+
+def _setup(p, kind: str):
+    if kind not in ("completion", "sensing"):
+        raise ValueError(f"kind must be 'completion' or 'sensing', got {kind!r}")
+    block = getattr(p, kind)
+    return tuple(block["shape"]), int(block["rank"]), [int(m) for m in block["observations"]]
+
+
+def make_problems(p=None, kind: str = "completion", observations=None, ground_truths=None):
+    """The problems of a sweep: a list over ground truths of lists over observation counts.
+
+    Ground truth g is ``low_rank_target`` with a seed fixed by (``p.seed``, g); the observed
+    entries or measurement matrices for count m by (``p.seed``, g, m), so the same (g, m) gives
+    the same problem in every experiment of the chapter.
+    """
+    p = _params(p)
+    shape, rank, default_obs = _setup(p, kind)
+    observations = default_obs if observations is None else [int(m) for m in observations]
+    ground_truths = int(p.ground_truths) if ground_truths is None else int(ground_truths)
+    cls = CompletionProblem if kind == "completion" else SensingProblem
+    out = []
+    for g in range(ground_truths):
+        target = low_rank_target(shape, rank, seed=_rng_seed(p, "target", g, rank, *shape))
+        out.append([cls.random(target, m, seed=_rng_seed(p, "observe", g, m, kind == "sensing"))
+                    for m in observations])
+    return out
+
+
+def _train_stack(p, problems, depth: int, scales, seeds, *, lr=None, optimizer="normalized",
+                 max_steps=None, record="log", top_k=10):
+    """Train one stacked batch: problem b from init scale ``scales[b]`` and seed ``seeds[b]``."""
+    shape = problems[0].shape
+    factors = stack_factors([init_factors(shape, depth, scale=float(s), seed=sd)
+                             for s, sd in zip(scales, seeds, strict=True)])
+    start = time.process_time()
+    traj = train(stack_problems(problems), factors, lr=p.lr if lr is None else lr,
+                 steps=int(p.max_steps if max_steps is None else max_steps), optimizer=optimizer,
+                 tol=float(p.tol), record=record, top_k=top_k)
+    traj.info["cpu_seconds"] = time.process_time() - start
+    return traj
+
+
+def _nuclear_baseline(p, problems):
+    """min ‖X‖_* subject to the observations, for each problem (SCS; see :func:`min_nuclear_norm`)."""
+    rows = []
+    for prob in problems:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            X, info = min_nuclear_norm(prob, tol=float(p.nuclear_tol), solvers=tuple(p.solvers),
+                                       accept_inaccurate=True, return_info=True)
+        rows.append((prob.reconstruction_error(X), info["nuclear_norm"], effective_rank(X),
+                     info["status"] == "optimal", info["seconds"]))
+    return [np.array(col) for col in zip(*rows, strict=True)]
+
+
+def observation_sweep(p=None, kind: str = "completion", *, depths=None, observations=None,
+                      ground_truths=None, nuclear: bool = True) -> dict:
+    """Reconstruction error against the number of observations, for every depth and the convex baseline.
+
+    One stacked training per depth covers all ground truths × observation counts (init scale
+    ``p.init_scale``, normalized step ``p.lr``, stop at loss ≤ ``p.tol``).
+
+    Returns
+    -------
+    dict
+        ``observations`` (K,), ``ratios`` (K,) = m / r(2n − r), ``depths`` (D,),
+        ``error``, ``effective_rank``, ``nuclear``, ``steps``, ``converged``: arrays (D, G, K);
+        ``nn_error``, ``nn_norm``, ``nn_effective_rank``, ``nn_optimal``: (G, K) for the
+        minimum-nuclear-norm solution; ``zero_fill`` (G, K) (completion); ``target_nuclear`` (G,);
+        ``cpu_seconds`` per depth and for the convex solves; plus ``kind``, ``shape``, ``rank``.
+    """
+    p = _params(p)
+    shape, rank, _ = _setup(p, kind)
+    depths = list(p.depths if depths is None else depths)
+    grid = make_problems(p, kind, observations, ground_truths)
+    G, K = len(grid), len(grid[0])
+    flat = [prob for row in grid for prob in row]
+    obs = np.array([int(prob.num_observed) for prob in grid[0]])
+    res = {"kind": kind, "shape": shape, "rank": rank, "observations": obs,
+           "ratios": obs / degrees_of_freedom(shape, rank), "depths": np.array(depths),
+           "init_scale": float(p.init_scale), "lr": float(p.lr), "tol": float(p.tol),
+           "target_nuclear": np.array([nuclear_norm(row[0].target) for row in grid]),
+           "cpu_seconds": {}}
+    per = {k: [] for k in ("error", "effective_rank", "nuclear", "steps", "converged")}
+    for d in depths:
+        seeds = [_rng_seed(p, "init", d, b) for b in range(G * K)]
+        tr = _train_stack(p, flat, d, [p.init_scale] * (G * K), seeds)
+        per["error"].append(tr.error[-1].reshape(G, K))
+        per["effective_rank"].append(tr.effective_rank[-1].reshape(G, K))
+        per["nuclear"].append(tr.nuclear[-1].reshape(G, K))
+        per["steps"].append(np.asarray(tr.stop_step).reshape(G, K))
+        per["converged"].append(np.asarray(tr.converged).reshape(G, K))
+        res["cpu_seconds"][f"depth {d}"] = tr.info["cpu_seconds"]
+    res.update({k: np.array(v) for k, v in per.items()})
+    if kind == "completion":
+        res["zero_fill"] = np.array([[prob.zero_fill_error() for prob in row] for row in grid])
+    if nuclear:
+        start = time.process_time()
+        err, norm, erank, ok, _ = _nuclear_baseline(p, flat)
+        res["cpu_seconds"]["nuclear norm (cvxpy)"] = time.process_time() - start
+        res["nn_error"], res["nn_norm"] = err.reshape(G, K), norm.reshape(G, K)
+        res["nn_effective_rank"], res["nn_optimal"] = erank.reshape(G, K), ok.reshape(G, K)
+    return res
+
+
+def typical(x, axis=0):
+    """The median over ground truths (axis 0): with few draws near a threshold, where one draw may
+    fail by orders of magnitude, the middle one is the typical outcome."""
+    return np.median(np.asarray(x, dtype=float), axis=axis)
+
+
+def phase_transition(sweep: dict, *, recover: float = 1e-3, fail: float = 1e-2,
+                     deep=(3, 4), shallow=(2,)) -> dict:
+    """Where the deep factorizations recover and the shallow ones and the convex baseline do not.
+
+    Uses the median over ground truths (:func:`typical`). Returns ``window`` (observation counts
+    where every depth in ``deep`` has error ≤ ``recover`` while every depth in ``shallow`` and the
+    nuclear-norm solution have error ≥ ``fail``), ``all_recover`` (counts where all of them are
+    ≤ ``recover``), and ``median`` (method → (K,) median errors).
+    """
+    depths = list(sweep["depths"])
+    med = {d: typical(sweep["error"][depths.index(d)]) for d in (*deep, *shallow)}
+    med["nuclear"] = typical(sweep["nn_error"])
+    deep_ok = np.all([med[d] <= recover for d in deep], axis=0)
+    others_fail = np.all([med[k] >= fail for k in (*shallow, "nuclear")], axis=0)
+    every_ok = np.all([med[k] <= recover for k in (*deep, *shallow, "nuclear")], axis=0)
+    obs = sweep["observations"]
+    return {"window": obs[deep_ok & others_fail], "all_recover": obs[every_ok], "median": med,
+            "recover": recover, "fail": fail}
+
+
+def nuclear_norm_test(p=None, *, observations=None, init_scales=None, deep_depths=(3, 4)) -> dict:
+    """Gunasekar et al.'s conjecture near the transition: depth 2 over init scales vs the convex minimum.
+
+    Completion problems at ``p.conjecture_observations`` (the same instances as the sweep) for
+    every ground truth. Depth 2 is trained from every scale in ``p.conjecture_init_scales``, the
+    depths in ``deep_depths`` from ``p.init_scale``; all runs of one depth in one stacked batch.
+
+    Returns
+    -------
+    dict
+        ``init_scales`` (S,); ``min_nuclear`` (G,) the cvxpy minimum; ``target_nuclear`` (G,);
+        ``nuclear``, ``error``, ``effective_rank``, ``converged`` (G, S) for depth 2;
+        ``deep`` {depth: {"nuclear", "error", "effective_rank"}: (G,)}; ``nn_error`` (G,),
+        ``nn_effective_rank`` (G,); ``rank`` and ``observations``.
+    """
+    p = _params(p)
+    m = int(p.conjecture_observations if observations is None else observations)
+    scales = [float(s) for s in (p.conjecture_init_scales if init_scales is None else init_scales)]
+    problems = [row[0] for row in make_problems(p, "completion", [m])]
+    G, S = len(problems), len(scales)
+    err, norm, erank, _, _ = _nuclear_baseline(p, problems)
+    res = {"observations": m, "init_scales": np.array(scales), "rank": int(p.completion["rank"]),
+           "min_nuclear": norm, "nn_error": err, "nn_effective_rank": erank,
+           "target_nuclear": np.array([nuclear_norm(prob.target) for prob in problems])}
+    batch = [prob for prob in problems for _ in scales]
+    seeds = [_rng_seed(p, "init", 2, 10_000 + b) for b in range(G * S)]
+    tr = _train_stack(p, batch, 2, [s for _ in problems for s in scales], seeds)
+    for key, arr in (("nuclear", tr.nuclear[-1]), ("error", tr.error[-1]),
+                     ("effective_rank", tr.effective_rank[-1]), ("converged", tr.converged)):
+        res[key] = np.asarray(arr).reshape(G, S)
+    res["deep"] = {}
+    for d in deep_depths:
+        seeds = [_rng_seed(p, "init", d, 10_000 + g) for g in range(G)]
+        td = _train_stack(p, problems, d, [p.init_scale] * G, seeds)
+        res["deep"][d] = {"nuclear": td.nuclear[-1], "error": td.error[-1],
+                          "effective_rank": td.effective_rank[-1], "converged": td.converged}
+    return res
+
+
+def optimizer_comparison(p=None) -> dict:
+    """Plain gradient descent against the normalized step on a small completion instance.
+
+    One ground truth of shape ``p.small["shape"]`` and rank ``p.small["rank"]``, the observation
+    counts ``p.small["observations"]``, depths ``p.gd_depths``, the same initial factors for both
+    optimizers. Returns ``observations`` (K,), ``depths`` (D,), for each optimizer
+    (``"gd"``, ``"normalized"``) ``error``/``effective_rank``/``steps``/``converged`` (D, K),
+    ``curves`` {(optimizer, depth): (iterations (T,), error (T, K))}, and ``distance`` (D, K) =
+    ‖W_gd − W_normalized‖_F / ‖W*‖_F.
+    """
+    p = _params(p)
+    small = p.small
+    shape, rank = tuple(small["shape"]), int(small["rank"])
+    target = low_rank_target(shape, rank, seed=_rng_seed(p, "explore", rank, *shape))
+    obs = [int(m) for m in small["observations"]]
+    problems = [CompletionProblem.random(target, m, seed=_rng_seed(p, "explore", m)) for m in obs]
+    res = {"observations": np.array(obs), "depths": np.array(p.gd_depths), "curves": {},
+           "shape": shape, "rank": rank, "gd_lr": float(p.gd_lr), "lr": float(p.lr)}
+    finals = {}
+    for opt, lr, steps in (("gd", p.gd_lr, p.gd_max_steps), ("normalized", p.lr, p.max_steps)):
+        cols = {k: [] for k in ("error", "effective_rank", "steps", "converged")}
+        for d in p.gd_depths:
+            seeds = [_rng_seed(p, "explore", d, b) for b in range(len(obs))]
+            tr = _train_stack(p, problems, d, [p.init_scale] * len(obs), seeds, lr=lr,
+                              optimizer=opt, max_steps=steps)
+            cols["error"].append(tr.error[-1])
+            cols["effective_rank"].append(tr.effective_rank[-1])
+            cols["steps"].append(np.asarray(tr.stop_step))
+            cols["converged"].append(np.asarray(tr.converged))
+            res["curves"][(opt, d)] = (tr.steps, tr.error)
+            finals[(opt, d)] = tr.product
+        res[opt] = {k: np.array(v) for k, v in cols.items()}
+    scale = np.linalg.norm(target)
+    res["distance"] = np.array([np.linalg.norm(finals[("gd", d)] - finals[("normalized", d)],
+                                               axis=(-2, -1)) / scale for d in p.gd_depths])
+    return res
+
+
+# ---- tables -------------------------------------------------------------------------------------
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.1e}" if x < 1e-2 else f"{x:.3f}"
+
+
+def paper_table(sweeps: dict) -> str:
+    """Our median errors (over ground truths) beside the authors' numbers, for the (kind, m) they report.
+
+    ``sweeps`` maps a kind (``"completion"``, ``"sensing"``) to its :func:`observation_sweep`.
+    Rows whose observation count was not run are skipped.
+    """
+    lines = [f"{'setting':<18} {'method':<8} {'authors':>17} {'measured: median (min–max)':>40}"]
+    for (kind, m), ref in AUTHORS.items():
+        sw = sweeps.get(kind)
+        if sw is None or m not in list(sw["observations"]):
+            continue
+        k = list(sw["observations"]).index(m)
+        for method, (lo, hi) in ref.items():
+            if method == "nuclear":
+                if "nn_error" not in sw:
+                    continue
+                vals = sw["nn_error"][:, k]
+            elif method in list(sw["depths"]):
+                vals = sw["error"][list(sw["depths"]).index(method), :, k]
+            else:
+                continue
+            auth = _fmt(lo) if lo == hi else f"{_fmt(lo)}–{_fmt(hi)}"
+            name = "nuc. norm" if method == "nuclear" else f"depth {method}"
+            meas = f"{_fmt(typical(vals))} ({_fmt(vals.min())}–{_fmt(vals.max())})"
+            lines.append(f"{kind + ' m=' + str(m):<18} {name:<8} {auth:>17} {meas:>40}")
+    return "\n".join(lines)
+
+
+def sweep_table(sweep: dict) -> str:
+    """Median error over ground truths for every observation count and method; ``*`` marks counts
+    where some run stopped at ``max_steps`` above the loss tolerance."""
+    names = [f"depth {d}" for d in sweep["depths"]] + (["nuc. norm"] if "nn_error" in sweep else [])
+    lines = [f"{'m':>5} {'m/dof':>6} " + " ".join(f"{nm:>10}" for nm in names)]
+    for k, m in enumerate(sweep["observations"]):
+        cells = []
+        for i in range(len(sweep["depths"])):
+            star = "" if sweep["converged"][i, :, k].all() else "*"
+            cells.append(f"{_fmt(typical(sweep['error'][i, :, k])) + star:>10}")
+        if "nn_error" in sweep:
+            cells.append(f"{_fmt(typical(sweep['nn_error'][:, k])):>10}")
+        lines.append(f"{m:>5} {sweep['ratios'][k]:>6.2f} " + " ".join(cells))
+    return "\n".join(lines)
+
+
+# ---- figures ------------------------------------------------------------------------------------
+
+
+def plot_sweep(ax, sweep: dict, *, recover: float = 1e-3, fail: float = 1e-2, legend: bool = True):
+    """Error against observations (as multiples of r(2n − r)): median over ground truths (line),
+    min–max band; hollow markers where some run had not reached the loss tolerance."""
+    from ..plotting import COLORS, depth_color
+
+    x = sweep["ratios"]
+    for i, d in enumerate(sweep["depths"]):
+        e = sweep["error"][i]
+        c = depth_color(int(d))
+        ax.plot(x, typical(e), "o-", color=c, label=f"depth {d}")
+        ax.fill_between(x, e.min(axis=0), e.max(axis=0), color=c, alpha=0.18, lw=0)
+        open_ = ~sweep["converged"][i].all(axis=0)
+        if open_.any():
+            ax.plot(x[open_], typical(e)[open_], "o", mfc="white", color=c)
+    if "nn_error" in sweep:
+        e = sweep["nn_error"]
+        ax.plot(x, typical(e), "s--", color=COLORS["vermillion"],
+                label="min nuclear norm")
+        ax.fill_between(x, e.min(axis=0), e.max(axis=0), color=COLORS["vermillion"], alpha=0.12, lw=0)
+    ax.axhspan(1e-12, recover, color=COLORS["green"], alpha=0.06, lw=0)
+    ax.axhline(recover, color="0.4", lw=0.8, ls=":")
+    ax.axhline(fail, color="0.4", lw=0.8, ls=":")
+    n, m = sweep["shape"]
+    ax.set(yscale="log", ylim=(1e-7, 20), xlabel=r"observations $m$ / $r(2n-r)$",
+           ylabel=r"error $\|W-W^*\|_F^2/\|W^*\|_F^2$",
+           title=f"{sweep['kind']}, {n}×{m}, rank {sweep['rank']}")
+    top = ax.secondary_xaxis("top", functions=(lambda r: r * degrees_of_freedom((n, m), sweep["rank"]),
+                                               lambda k: k / degrees_of_freedom((n, m), sweep["rank"])))
+    top.set_xlabel("observations $m$", fontsize=9)
+    if legend:
+        ax.legend(loc="lower left", ncol=2)
+
+
+def plot_nuclear_norm_test(res: dict):
+    """Left: nuclear norm of the depth-2 solution against init scale, with the convex minimum and the
+    ground truth (all divided by the ground truth's); right: its error and effective rank."""
+    import matplotlib.pyplot as plt
+
+    from ..plotting import COLORS, depth_color
+
+    s = res["init_scales"]
+    rel = res["nuclear"] / res["target_nuclear"][:, None]
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for g in range(rel.shape[0]):
+        lab = "depth 2 (one line per ground truth)" if g == 0 else None
+        a1.plot(s, rel[g], "o-", color=depth_color(2), alpha=0.8, label=lab)
+        a1.plot(s, np.full_like(s, res["min_nuclear"][g] / res["target_nuclear"][g]), "--",
+                color=COLORS["vermillion"], label="min nuclear norm (cvxpy)" if g == 0 else None)
+    for d, v in res["deep"].items():
+        a1.plot(np.full(len(v["nuclear"]), s.max()), v["nuclear"] / res["target_nuclear"], "^",
+                ms=9, color=depth_color(d), label=f"depth {d} (init {s.max():g})", alpha=0.8)
+    a1.axhline(1.0, color="k", lw=1, label="ground truth")
+    a1.set(xscale="log", xlabel="initialization scale (‖W(0)‖_F ≈ √n · scale)",
+           ylabel=r"$\|W\|_* \,/\, \|W^*\|_*$", title=f"completion, m = {res['observations']}")
+    a1.invert_xaxis()
+    a1.legend(loc="lower left", fontsize=8.5)
+    a2.plot(s, typical(res["error"]), "o-", color=depth_color(2), label="depth 2: error (median)")
+    a2.fill_between(s, res["error"].min(0), res["error"].max(0), color=depth_color(2), alpha=0.2, lw=0)
+    a2.axhline(typical(res["nn_error"]), color=COLORS["vermillion"], ls="--",
+               label="min nuclear norm: error")
+    a2.set(xscale="log", yscale="log", xlabel="initialization scale", ylabel="reconstruction error")
+    a2.invert_xaxis()
+    b = a2.twinx()
+    b.plot(s, res["effective_rank"].mean(0), "s:", color=COLORS["purple"], label="depth 2: effective rank")
+    b.axhline(res["rank"], color=COLORS["purple"], lw=0.8, alpha=0.6)
+    b.set_ylabel("effective rank", color=COLORS["purple"])
+    b.grid(False)
+    h1, l1 = a2.get_legend_handles_labels()
+    h2, l2 = b.get_legend_handles_labels()
+    a2.legend(h1 + h2, l1 + l2, loc="lower left", fontsize=8.5)
+    a2.set_title("smaller init: lower error and rank")
+    fig.tight_layout()
+    return fig
+
+
+def plot_optimizers(res: dict):
+    """Left: error against iterations for both optimizers at one observation count; right: final
+    errors of plain GD against those of the normalized step."""
+    import matplotlib.pyplot as plt
+
+    from ..plotting import depth_color
+
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    k = len(res["observations"]) // 2
+    for (opt, d), (steps, err) in res["curves"].items():
+        a1.plot(np.maximum(steps, 1), err[:, k], color=depth_color(d), ls="-" if opt == "gd" else "--",
+                label=f"depth {d}, {'plain GD' if opt == 'gd' else 'normalized'}")
+    a1.set(xscale="log", yscale="log", xlabel="iterations", ylabel="reconstruction error",
+           title=f"{res['shape'][0]}×{res['shape'][1]} completion, m = {res['observations'][k]}")
+    a1.legend(fontsize=8.5)
+    lo = min(res["gd"]["error"].min(), res["normalized"]["error"].min()) / 3
+    for i, d in enumerate(res["depths"]):
+        a2.plot(res["normalized"]["error"][i], res["gd"]["error"][i], "o", ms=8,
+                color=depth_color(int(d)), label=f"depth {d}")
+    a2.plot([lo, 3], [lo, 3], color="0.5", lw=1, label="equal")
+    a2.set(xscale="log", yscale="log", xlabel="error, normalized step", ylabel="error, plain GD",
+           title="same solutions at every m")
+    a2.legend()
+    fig.tight_layout()
+    return fig
+
+
+# ---- explorer -----------------------------------------------------------------------------------
+
+
+def explorer_run(p=None, *, observations: int | None = None, depth: int = 3, init_scale: float = 1e-3,
+                 kind: str = "completion") -> dict:
+    """One training on the small instance ``p.small``; returns the singular values of the target,
+    of the solution and of the minimum-nuclear-norm solution, with errors and the step count."""
+    p = _params(p)
+    small = p.small
+    shape, rank = tuple(small["shape"]), int(small["rank"])
+    m = int(small["explorer_observations"] if observations is None else observations)
+    target = low_rank_target(shape, rank, seed=_rng_seed(p, "explore", rank, *shape))
+    cls = CompletionProblem if kind == "completion" else SensingProblem
+    prob = cls.random(target, m, seed=_rng_seed(p, "explore", m, kind == "sensing"))
+    tr = train(prob, init_factors(shape, depth, scale=float(init_scale), seed=_rng_seed(p, "explore", depth)),
+               lr=p.lr, steps=int(p.max_steps), optimizer="normalized", tol=float(p.tol),
+               top_k=min(shape))
+    err, _, erank, _, _ = _nuclear_baseline(p, [prob])
+    return {"observations": m, "depth": depth, "init_scale": init_scale, "kind": kind, "rank": rank,
+            "shape": shape, "target_sv": np.linalg.svd(target, compute_uv=False),
+            "sv": tr.singular_values[-1], "error": float(tr.error[-1]),
+            "effective_rank": float(tr.effective_rank[-1]), "steps": int(tr.stop_step),
+            "converged": bool(tr.converged), "nn_error": float(err[0]),
+            "nn_effective_rank": float(erank[0]), "curve": (tr.steps, tr.error)}
+
+
+def explorer_figure(p=None, *, observations: int | None = None, depth: int = 3, log10_init: float = -3.0,
+                    kind: str = "completion"):
+    """The explorer's view: the solution's singular values against the ground truth's, and the error
+    along training."""
+    import matplotlib.pyplot as plt
+
+    from ..plotting import COLORS, depth_color
+
+    r = explorer_run(p, observations=observations, depth=depth, init_scale=10.0 ** log10_init, kind=kind)
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.9))
+    idx = np.arange(1, len(r["sv"]) + 1)
+    a1.semilogy(idx, np.maximum(r["target_sv"], 1e-8), "k_", ms=14, mew=2, label="ground truth")
+    a1.semilogy(idx, np.maximum(r["sv"], 1e-8), "o", color=depth_color(depth), label=f"depth {depth}")
+    a1.set(xlabel="index i", ylabel=r"singular value $\sigma_i$", ylim=(1e-7, 100),
+           title=f"{kind}, m = {r['observations']}, effective rank {r['effective_rank']:.2f}")
+    a1.legend()
+    steps, err = r["curve"]
+    a2.loglog(np.maximum(steps, 1), err, color=depth_color(depth), label=f"depth {depth}")
+    a2.axhline(r["nn_error"], color=COLORS["vermillion"], ls="--", label="min nuclear norm")
+    a2.set(xlabel="iterations (normalized step)", ylabel="reconstruction error",
+           title=f"final error {r['error']:.2e} after {r['steps']:,} steps"
+                 + ("" if r["converged"] else " (not converged)"))
+    a2.legend()
+    fig.tight_layout()
+    return fig
+
+
+def explorer(p=None):
+    """Interactive :func:`explorer_figure`: observations, depth, init scale, completion or sensing.
+
+    In a live kernel it is an ipywidgets ``interact`` (it also draws once at the defaults, so it runs
+    headless); without ipywidgets it draws the default figure once.
+    """
+    import matplotlib.pyplot as plt
+
+    p = _params(p)
+    small = p.small
+    m0 = int(small["explorer_observations"])
+    n = int(np.prod(small["shape"]))
+
+    def draw(observations=m0, depth=3, log10_init=-3.0, kind="completion"):
+        explorer_figure(p, observations=observations, depth=depth, log10_init=log10_init, kind=kind)
+        plt.show()
+
+    try:
+        import ipywidgets as w
+    except ImportError:  # headless fallback: the default figure
+        draw()
+        return None
+    return w.interact(
+        draw,
+        observations=w.IntSlider(value=m0, min=max(10, n // 20), max=n // 2, step=5,
+                                 description="observations", continuous_update=False),
+        depth=w.ToggleButtons(options=[1, 2, 3, 4], value=3, description="depth"),
+        log10_init=w.FloatSlider(value=-3.0, min=-6.0, max=0.0, step=0.5, description="log10 init",
+                                 continuous_update=False),
+        kind=w.ToggleButtons(options=["completion", "sensing"], value="completion", description="task"),
+    )
