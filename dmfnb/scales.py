@@ -47,8 +47,41 @@ _PARAMS = {
     },
     # ---- chapter: Depth and the low-rank bias (book/low_rank_bias.ipynb) ----
     "low_rank_bias": {
-        "default": {},
-        "paper": {},
+        # Observation counts are multiples of the degrees of freedom r(2n − r) of a rank-r n×n
+        # matrix: 231 for 40×40 rank 3 (×1, 1.5, 1.75, 2, 2.5, 3, 4), 76 for 20×20 rank 2
+        # (×1, 1.25, 1.5, 1.75, 2, 3), 975 for the authors' 100×100 rank 5.
+        "default": {
+            "seed": 0,
+            "ground_truths": 3,
+            "completion": {"shape": (40, 40), "rank": 3,
+                           "observations": (231, 347, 404, 462, 578, 693, 924)},
+            # Sensing costs m·n² per step and per convex solve: a smaller instance.
+            "sensing": {"shape": (20, 20), "rank": 2, "observations": (76, 95, 114, 133, 152, 228)},
+            "depths": (1, 2, 3, 4),
+            "init_scale": 1e-3,          # Gaussian layers, ‖W(0)‖_F ≈ √n · init_scale
+            "lr": 3e-3,                  # normalized step ("GroupRMSprop"); authors 1e-3 at 100×100
+            "tol": 1e-6,                 # stop at training loss ≤ tol (the authors' rule)
+            "max_steps": 20_000,         # runs still above tol are drawn hollow
+            "nuclear_tol": 1e-3,         # |X_ij − W*_ij| ≤ 1e-3 in the convex baseline
+            "solvers": ("SCS",),
+            "conjecture_observations": 462,
+            "conjecture_init_scales": (1e-3, 1e-4, 1e-5, 1e-6),
+            # Small instance: plain GD against the normalized step, and the explorer.
+            "small": {"shape": (20, 20), "rank": 2, "observations": (114, 152, 228),
+                      "explorer_observations": 152},
+            "gd_depths": (2, 3),
+            "gd_lr": 1.0,
+            "gd_max_steps": 20_000,
+        },
+        "paper": {
+            "completion": {"shape": (100, 100), "rank": 5,
+                           "observations": (1000, 1500, 2000, 2500, 3000, 4000, 5000)},
+            "sensing": {"shape": (100, 100), "rank": 5, "observations": (1000, 1500, 2000, 2500, 3000)},
+            "depths": (2, 3, 4),
+            "lr": 1e-3,
+            "max_steps": 200_000,        # the authors allow 1e6; converged runs stop far earlier
+            "conjecture_observations": 2000,
+        },
     },
     # ---- chapter: One saddle per rank (book/saddles.ipynb) ----
     "saddles": {
