@@ -60,12 +60,12 @@ def test_rate_check_is_deterministic():
 
 def test_exact_modes_follow_theory():
     res = ex.exact_modes(_small())
-    for d in (2, 3):
-        dev1 = res["runs"][(d, 1)]["deviation"].max()
-        dev2 = res["runs"][(d, 2)]["deviation"].max()
+    assert res["depths"] == [2, 3]
+    for run in res["runs"]:
+        dev1, dev2 = run["deviation"].max(), run["deviation_double"].max()
         assert dev1 < 0.01
         assert 1.6 < dev2 / dev1 < 2.4
-        sig = res["runs"][(d, 1)]["sigma"]
+        sig = run["sigma"]
         np.testing.assert_allclose(sig[-1], res["strengths"], rtol=0.02)
 
 
@@ -87,20 +87,21 @@ def test_fit_plateau_law_recovers_synthetic_laws():
 
 def test_plateau_sweep_matches_mode_time_and_law():
     res = ex.plateau_sweep(_small())
-    for d in (1, 2, 3):
-        np.testing.assert_allclose(res["measured"][d], res["predicted"][d], rtol=5e-3)
-    assert res["fit"][2]["a"] == pytest.approx(0.5, rel=0.05)
-    assert res["fit"][3]["exponent"] == pytest.approx(1 / 3, rel=0.05)
+    assert res["measured"].shape == res["predicted"].shape == (3, 4)
+    np.testing.assert_allclose(res["measured"], res["predicted"], rtol=5e-3)
+    assert res["fit"][0] is None
+    assert res["fit"][1]["a"] == pytest.approx(0.5, rel=0.05)
+    assert res["fit"][2]["exponent"] == pytest.approx(1 / 3, rel=0.05)
 
 
 def test_completion_dynamics_small():
     p = _small()
     res = ex.completion_dynamics(p)
-    assert set(res["runs"]) == set(p.dyn_depths)
-    run1 = res["runs"][1]
+    assert [r["depth"] for r in res["runs"]] == res["depths"] == list(p.dyn_depths)
+    run1 = res["runs"][0]
     # depth 1 moves only the observed entries: its error approaches the zero-fill error
     assert run1["final_error"] == pytest.approx(res["zero_fill"], rel=0.05)
-    for run in res["runs"].values():
+    for run in res["runs"]:
         assert run["sigma"].shape == (len(run["steps"]), p.dyn_top_k)
         assert 1 <= run["lifted"] <= p.dyn_top_k
         assert len(run["half_steps"]) == min(run["lifted"], p.dyn_top_k)
@@ -119,3 +120,22 @@ def test_figures_and_explorer_headless():
     assert w.children[0].value == 2
     plt.close("all")
     assert len(figs) == 3
+
+
+def test_results_survive_the_json_round_trip_and_plot():
+    import json
+
+    import matplotlib.pyplot as plt
+
+    from dmfnb.reproduce import decode, encode
+
+    p = _small()
+    results = {}
+    for step in ex.STEPS:
+        res = step.run(p, results)
+        back = decode(json.loads(json.dumps(encode(res, step.name))))
+        results[step.name] = back
+        plt.close(step.plot(back))
+    rows = ex.paper_table(results, "default")
+    assert len(rows) >= 8 and all(len(r) == 3 for r in rows)
+    assert any("depth 3 lifted" in r[0] for r in rows)

@@ -8,6 +8,10 @@ deterministic given the seeds in ``p``, and returns plain dicts of numpy arrays 
 - :func:`plateau_sweep` — how long a mode waits near zero, against the init scale.
 - :func:`completion_dynamics` — the authors' dynamics figure (matrix completion, depths 1–3).
 - :func:`explorer` — an ipywidgets explorer of the scalar mode ODE.
+
+:data:`STEPS` and :func:`paper_table` plug the chapter into ``python -m dmfnb reproduce``; every
+result is made of strings, numbers, lists, dicts with string keys and arrays, so it survives the
+JSON round trip.
 """
 
 from __future__ import annotations
@@ -22,11 +26,13 @@ from ..problems import CompletionProblem, LeastSquaresProblem, SensingProblem, s
 from ..targets import low_rank_target
 
 __all__ = [
+    "STEPS",
     "completion_dynamics",
     "crossing_time",
     "exact_modes",
     "explorer",
     "fit_plateau_law",
+    "paper_table",
     "plateau_sweep",
     "rate_check",
     "rate_errors",
@@ -89,8 +95,10 @@ def rate_check(p) -> dict:
 
     For each depth in ``p.rate_depths``: a balanced start (``init_factors(kind="balanced")``)
     and an unbalanced factorization of the *same* product (:func:`unbalance`), one GD step of each
-    size in ``p.rate_lrs``. Returns arrays ``sigma_error[kind][depth index, lr index]`` and
-    ``matrix_error[...]`` for kind ``"balanced"``/``"unbalanced"``, and the balancedness of each.
+    size in ``p.rate_lrs``. Returns, for kind ``"balanced"``/``"unbalanced"``, arrays
+    ``res[kind]["sigma_error"][depth index, lr index]`` and ``res[kind]["matrix_error"]``, the
+    balancedness of each start, and ``res["example"][kind][depth index]`` (the rates at
+    ``p.rate_lr``; ``None`` for depth 1 unbalanced). Every key is a string (JSON-safe).
     """
     target = low_rank_target(p.rate_shape, p.rate_rank, seed=p.rate_seed)
     problem = SensingProblem.random(target, p.rate_observations, seed=p.rate_seed + 1)
@@ -100,20 +108,23 @@ def rate_check(p) -> dict:
         se = np.full((len(p.rate_depths), len(lrs)), np.nan)
         me = np.full_like(se, np.nan)
         bal = []
+        examples = []
         for i, depth in enumerate(p.rate_depths):
             fs = init_factors(p.rate_shape, depth, scale=p.rate_init_scale, kind="balanced",
                               seed=p.rate_seed + 10 + depth)
             if kind == "unbalanced":
                 if depth == 1:
                     bal.append(np.nan)
+                    examples.append(None)
                     continue  # one factor: nothing to unbalance
                 fs = unbalance(fs, p.rate_unbalance, seed=p.rate_seed + 20 + depth)
             bal.append(0.0 if depth == 1 else balancedness(fs))
             for k, lr in enumerate(lrs):
                 res = rate_errors(problem, fs, lr)
                 se[i, k], me[i, k] = res["sigma_error"], res["matrix_error"]
-            out["example"][(kind, depth)] = rate_errors(problem, fs, p.rate_lr)
+            examples.append(rate_errors(problem, fs, p.rate_lr))
         out[kind] = {"sigma_error": se, "matrix_error": me}
+        out["example"][kind] = examples
         out["balancedness"][kind] = np.array(bal)
     k = int(np.argmin(np.abs(lrs - p.rate_lr)))
     out["table_lr"] = float(lrs[k])
@@ -141,15 +152,18 @@ def exact_modes(p) -> dict:
     W(0) = U diag(u₀) Vᵀ is split into balanced factors, so every singular value of W follows the
     scalar ODE du/dt = N u^{2−2/N}(s − u): Saxe's sigmoid at depth 2, :func:`dmfnb.integrate_mode`
     otherwise. Runs at step ``p.exact_lr`` and at twice it, to show the gap is first order in η.
+    ``res["runs"][i]`` belongs to ``res["depths"][i]``: the trajectory at η (``t``, ``sigma``,
+    ``theory``), ``deviation`` = max_t |σ_r − u_r| / s_r per mode, and ``deviation_double`` at 2η.
     """
     s = np.asarray(p.exact_strengths, dtype=float)
     U, V = _aligned_target(p.exact_shape, s, p.exact_seed)
     problem = LeastSquaresProblem(U * s @ V.T)
     u0 = p.exact_init_scale
-    runs = {}
+    runs = []
     for depth in p.exact_depths:
         horizon = p.exact_horizon * dyn.mode_time(s.min(), u0, 0.99 * s.min(), depth)
-        for mult in (1, 2):
+        run = {"depth": depth}
+        for mult in (2, 1):
             lr = p.exact_lr * mult
             steps = int(np.ceil(horizon / lr))
             fs = balanced_factors(U * u0 @ V.T, depth, seed=p.exact_seed + depth)
@@ -159,8 +173,12 @@ def exact_modes(p) -> dict:
             theory = np.stack([dyn.saxe_mode(t, sk, u0) if depth == 2
                                else dyn.integrate_mode(t, sk, u0, depth) for sk in s], axis=1)
             dev = np.max(np.abs(tr.singular_values - theory), axis=0) / s
-            runs[(depth, mult)] = {"t": t, "sigma": tr.singular_values, "theory": theory,
-                                   "deviation": dev, "lr": lr, "steps": steps}
+            if mult == 2:
+                run.update(lr_double=lr, steps_double=steps, deviation_double=dev)
+            else:
+                run.update(t=t, sigma=tr.singular_values, theory=theory, deviation=dev, lr=lr,
+                           steps=steps)
+        runs.append(run)
     return {"strengths": s, "u0": u0, "depths": list(p.exact_depths), "runs": runs,
             "lr": p.exact_lr}
 
@@ -211,14 +229,17 @@ def plateau_sweep(p) -> dict:
 
     One batched GD run per depth over the stacked 1×1 problems ℓ = ½(w − s)² with balanced factors
     w_j = u₀^{1/N}: exactly the mode ODE. Each run's step η is its predicted lift time divided by
-    ``p.plateau_steps``, so every run is resolved by the same number of steps.
+    ``p.plateau_steps``, so every run is resolved by the same number of steps. Rows of
+    ``measured`` (GD), ``predicted`` (:func:`dmfnb.mode_time`) and ``asymptotic``
+    (:func:`dmfnb.dynamics.plateau_time`) follow ``depths``, columns ``u0``; ``fit[i]`` is
+    :func:`fit_plateau_law` at depth ``depths[i]`` (``None`` at depth 1).
     """
     u0 = np.asarray(p.plateau_inits, dtype=float)
     s = float(p.plateau_strength)
-    out = {"u0": u0, "strength": s, "depths": list(p.plateau_depths), "measured": {},
-           "predicted": {}, "asymptotic": {}, "fit": {}}
+    depths = list(p.plateau_depths)
+    measured, predicted, asymptotic, fits = [], [], [], []
     problem = stack_problems([LeastSquaresProblem(np.array([[s]])) for _ in u0])
-    for depth in p.plateau_depths:
+    for depth in depths:
         pred = np.array([dyn.mode_time(s, u, 0.5 * s, depth) for u in u0])
         lr = pred / p.plateau_steps
         steps = int(1.2 * p.plateau_steps)
@@ -228,12 +249,12 @@ def plateau_sweep(p) -> dict:
         # Run b has its own time axis t = η_b · step.
         T = np.array([crossing_time(tr.steps * lr[b], values[:, b], 0.5 * s)[0]
                       for b in range(len(u0))])
-        out["measured"][depth] = T
-        out["predicted"][depth] = pred
-        out["asymptotic"][depth] = np.array([dyn.plateau_time(s, u, depth) for u in u0])
-        if depth >= 2:
-            out["fit"][depth] = fit_plateau_law(u0, T, depth)
-    return out
+        measured.append(T)
+        predicted.append(pred)
+        asymptotic.append([dyn.plateau_time(s, u, depth) for u in u0])
+        fits.append(fit_plateau_law(u0, T, depth) if depth >= 2 else None)
+    return {"u0": u0, "strength": s, "depths": depths, "measured": np.array(measured),
+            "predicted": np.array(predicted), "asymptotic": np.array(asymptotic), "fit": fits}
 
 
 # --------------------------------------------------------------------------------------------
@@ -247,12 +268,14 @@ def completion_dynamics(p) -> dict:
     *lifted* ones: final σ_k > ``p.dyn_lift_rtol`` · σ_1. For each lifted value the iteration at
     which it first reaches half its final size, and how far the next one has risen by then
     (σ_{k+1}(t_k) / σ_{k+1}(end): small means the jumps are staggered, one mode at a time).
+    ``res["runs"][i]`` belongs to ``res["depths"][i]``.
     """
     n = p.dyn_size
     target = low_rank_target((n, n), p.dyn_rank, seed=p.dyn_seed)
     problem = CompletionProblem.random(target, p.dyn_observations, seed=p.dyn_seed + 1)
     out = {"target_sv": np.linalg.svd(target, compute_uv=False)[: p.dyn_top_k],
-           "zero_fill": float(problem.zero_fill_error()), "runs": {}, "rank": p.dyn_rank}
+           "zero_fill": float(problem.zero_fill_error()), "runs": [], "rank": p.dyn_rank,
+           "depths": list(p.dyn_depths)}
     for depth in p.dyn_depths:
         fs = init_factors((n, n), depth, scale=p.dyn_init_scale, kind="identity")
         tr = train(problem, fs, lr=p.dyn_lr, steps=p.dyn_steps, record=p.dyn_record,
@@ -264,12 +287,12 @@ def completion_dynamics(p) -> dict:
         half_idx = [int(np.argmax(S[:, k] >= 0.5 * final[k])) for k in range(k_max)]
         next_at_half = [float(S[half_idx[k], k + 1] / final[k + 1])
                         for k in range(min(k_max, S.shape[1] - 1))]
-        out["runs"][depth] = {
-            "steps": tr.steps, "sigma": S, "error": tr.error, "loss": tr.loss,
+        out["runs"].append({
+            "depth": depth, "steps": tr.steps, "sigma": S, "error": tr.error, "loss": tr.loss,
             "final_error": float(tr.error[-1]), "final_loss": float(tr.loss[-1]),
             "lifted": lifted, "half_steps": tr.steps[half_idx],
             "next_at_half": np.array(next_at_half),
-        }
+        })
     return out
 
 
@@ -372,12 +395,13 @@ def plot_rate_check(res, *, depth_detail: int = 3):
     ax.set_title("one GD step against the singular-value ODE")
     ax.set_ylim(1e-11, 30)
     ax.legend(fontsize=8, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.17))
-    ex_b = res["example"][("balanced", depth_detail)]
+    di = res["depths"].index(depth_detail)
+    ex_b = res["example"]["balanced"][di]
     r = np.arange(1, len(ex_b["rate"]) + 1)
     bx.plot(r, ex_b["rate"], "-", color="0.3", lw=2, label="predicted (formula)")
     for kind, marker, color in (("balanced", "o", COLORS["blue"]),
                                 ("unbalanced", "x", COLORS["vermillion"])):
-        ex = res["example"][(kind, depth_detail)]
+        ex = res["example"][kind][di]
         bx.plot(r, ex["fd_rate"], marker, color=color, ms=9, mew=2, mfc="none", ls="none",
                 label=f"measured, {kind} start")
     bx.set_yscale("symlog", linthresh=1e-2)
@@ -399,8 +423,7 @@ def plot_exact_modes(res):
     depths = res["depths"]
     fig, axes = plt.subplots(1, len(depths), figsize=(4.1 * len(depths), 3.9), sharey=True)
     colors = [COLORS[c] for c in ("blue", "orange", "green", "vermillion", "purple")]
-    for ax, depth in zip(np.atleast_1d(axes), depths, strict=True):
-        run = res["runs"][(depth, 1)]
+    for ax, depth, run in zip(np.atleast_1d(axes), depths, res["runs"], strict=True):
         every = max(1, len(run["t"]) // 40)
         for k, s in enumerate(res["strengths"]):
             c = colors[k % len(colors)]
@@ -424,11 +447,11 @@ def plot_plateau(res):
     fig, ax = plt.subplots(figsize=(7.5, 4.6))
     u0 = res["u0"]
     fine = np.logspace(np.log10(u0.min()), np.log10(u0.max()), 60)
-    for depth in res["depths"]:
+    for i, depth in enumerate(res["depths"]):
         c = depth_color(depth)
-        ax.loglog(u0, res["measured"][depth], "o", color=c, ms=6, mfc="none",
+        ax.loglog(u0, res["measured"][i], "o", color=c, ms=6, mfc="none",
                   label=f"depth {depth}: GD")
-        ax.loglog(u0, res["predicted"][depth], "-", color=c, lw=1.4)
+        ax.loglog(u0, res["predicted"][i], "-", color=c, lw=1.4)
         asym = [dyn.plateau_time(res["strength"], u, depth) for u in fine]
         ax.loglog(fine, asym, "--", color=c, lw=1, alpha=0.8)
     ax.plot([], [], "-", color="0.3", label="exact: ∫ du / (N u^{2−2/N}(s − u))")
@@ -448,10 +471,9 @@ def plot_completion_dynamics(res):
 
     from ..plotting import depth_color
 
-    depths = list(res["runs"])
+    depths = res["depths"]
     fig, axes = plt.subplots(1, len(depths), figsize=(4.1 * len(depths), 4.0), sharey=True)
-    for ax, depth in zip(np.atleast_1d(axes), depths, strict=True):
-        run = res["runs"][depth]
+    for ax, depth, run in zip(np.atleast_1d(axes), depths, res["runs"], strict=True):
         for k in range(run["sigma"].shape[1]):
             ax.semilogy(run["steps"], run["sigma"][:, k], color=depth_color(depth),
                         lw=1.6 if k < res["rank"] else 1.0, alpha=1.0 if k < res["rank"] else 0.6)
@@ -466,3 +488,69 @@ def plot_completion_dynamics(res):
     np.atleast_1d(axes)[0].legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     return fig
+
+
+# --------------------------------------------------------------------------------------------
+# 6. Headless reproduction (python -m dmfnb reproduce singular_values)
+# --------------------------------------------------------------------------------------------
+
+def _steps():
+    from ..reproduce import Step
+
+    return [
+        Step("rate_check", lambda p, _: rate_check(p), plot_rate_check),
+        Step("exact_modes", lambda p, _: exact_modes(p), plot_exact_modes),
+        Step("plateau_sweep", lambda p, _: plateau_sweep(p), plot_plateau),
+        Step("completion_dynamics", lambda p, _: completion_dynamics(p), plot_completion_dynamics),
+    ]
+
+
+STEPS = _steps()
+"""The chapter's experiments in order, as :class:`dmfnb.reproduce.Step` objects."""
+
+
+def paper_table(results: dict, scale: str) -> list[tuple]:
+    """Rows (quantity, ours, theory or the papers' value) from the results of :data:`STEPS`."""
+    rows = []
+    if "rate_check" in results:
+        r = results["rate_check"]
+        k = r["table_index"]
+        bal = np.nanmax(np.asarray(r["balanced"]["sigma_error"])[:, k])
+        unb = np.asarray(r["unbalanced"]["sigma_error"])[1:, k]
+        rows.append((f"σ-rate rel. error, one GD step η={r['table_lr']:.0e}, balanced, depths 1–4",
+                     f"{bal:.1e}", "O(η) (Arora et al. 2019: exact for gradient flow)"))
+        rows.append(("σ-rate rel. error, unbalanced factors of the same W",
+                     f"{unb.min():.2f}–{unb.max():.2f}", "not covered by the theorem"))
+    if "exact_modes" in results:
+        e = results["exact_modes"]
+        for d, run in zip(e["depths"], e["runs"], strict=True):
+            rows.append((f"max |σ_GD − u_exact|/s, depth {d}, η={run['lr']:g}",
+                         f"{np.max(run['deviation']):.2%}", "0 as η → 0 (Saxe et al. 2014)"))
+    if "plateau_sweep" in results:
+        pl = results["plateau_sweep"]
+        for d, f in zip(pl["depths"], pl["fit"], strict=True):
+            if f is None:
+                continue
+            if f["law"] == "log":
+                rows.append((f"plateau slope dT/d ln(1/u0), depth {d}", f"{f['a']:.4f}",
+                             f"1/(2s) = {0.5 / pl['strength']:.4f}"))
+            else:
+                rows.append((f"plateau exponent of 1/u0, depth {d}", f"{f['exponent']:.4f}",
+                             f"1 − 2/N = {1 - 2 / d:.4f}"))
+    if "completion_dynamics" in results:
+        c = results["completion_dynamics"]
+        runs = dict(zip(c["depths"], c["runs"], strict=True))
+        size = np.asarray(runs[c["depths"][0]]["sigma"]).shape
+        label = f"completion ({scale} scale, rank {c['rank']})"
+        if 1 in runs:
+            rows.append((f"{label}: depth 1 error", f"{runs[1]['final_error']:.3f}",
+                         f"zero-fill ({c['zero_fill']:.3f} here; ≈0.8 at 100×100, m=2000)"))
+        if 2 in runs:
+            rows.append((f"{label}: depth 2 lifted σ (top {size[1]})", str(runs[2]["lifted"]),
+                         "≈10: 5 large, ≈5 small (authors, rank 5)"))
+        if 3 in runs:
+            rows.append((f"{label}: depth 3 lifted σ", str(runs[3]["lifted"]),
+                         f"exactly the rank ({c['rank']}), staggered"))
+            rows.append((f"{label}: depth 3 error", f"{runs[3]['final_error']:.1e}",
+                         "2.6e-5 (authors, adaptive optimizer to loss 1e-6)"))
+    return rows
