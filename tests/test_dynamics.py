@@ -152,6 +152,20 @@ def test_integrate_mode_equals_saxe_at_depth_two():
     np.testing.assert_allclose(u, [1e-3, 2.0])
 
 
+def test_integrate_mode_long_horizons_are_fast_and_exact():
+    import time
+
+    t = np.linspace(0, 5e5, 300)
+    t0 = time.perf_counter()
+    u = dm.integrate_mode(t, 0.25, 1e-8, 1)  # saturates at t ≈ 30, then a long flat tail
+    assert time.perf_counter() - t0 < 2.0
+    np.testing.assert_allclose(u[-1], 0.25, rtol=1e-10)
+    # from above: u0 > s decays onto s, matching Saxe's formula at depth 2
+    tt = np.linspace(0, 50, 20)
+    np.testing.assert_allclose(dm.integrate_mode(tt, 1.0, 3.0, 2), dm.saxe_mode(tt, 1.0, 3.0), rtol=1e-8)
+    assert dm.integrate_mode(np.array([]), 1.0, 0.1, 3).shape == (0,)
+
+
 def test_mode_rate():
     assert dm.mode_rate(0.5, 1.0, 2) == pytest.approx(2 * 0.5 * 0.5)
     assert dm.mode_rate(0.5, 1.0, 1) == pytest.approx(0.5)
