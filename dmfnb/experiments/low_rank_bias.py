@@ -226,7 +226,8 @@ def nuclear_norm_test(p=None, *, observations=None, init_scales=None, deep_depth
     dict
         ``init_scales`` (S,); ``min_nuclear`` (G,) the cvxpy minimum; ``target_nuclear`` (G,);
         ``nuclear``, ``error``, ``effective_rank``, ``converged`` (G, S) for depth 2;
-        ``deep`` {depth: {"nuclear", "error", "effective_rank"}: (G,)}; ``nn_error`` (G,),
+        ``deep_depths`` (D,) and ``deep_nuclear``, ``deep_error``, ``deep_effective_rank``,
+        ``deep_converged`` (D, G) for the deeper factorizations; ``nn_error`` (G,),
         ``nn_effective_rank`` (G,); ``rank`` and ``observations``.
     """
     p = _params(p)
@@ -244,12 +245,15 @@ def nuclear_norm_test(p=None, *, observations=None, init_scales=None, deep_depth
     for key, arr in (("nuclear", tr.nuclear[-1]), ("error", tr.error[-1]),
                      ("effective_rank", tr.effective_rank[-1]), ("converged", tr.converged)):
         res[key] = np.asarray(arr).reshape(G, S)
-    res["deep"] = {}
+    deep = {k: [] for k in ("nuclear", "error", "effective_rank", "converged")}
     for d in deep_depths:
         seeds = [_rng_seed(p, "init", d, 10_000 + g) for g in range(G)]
         td = _train_stack(p, problems, d, [p.init_scale] * G, seeds)
-        res["deep"][d] = {"nuclear": td.nuclear[-1], "error": td.error[-1],
-                          "effective_rank": td.effective_rank[-1], "converged": td.converged}
+        for key, arr in (("nuclear", td.nuclear[-1]), ("error", td.error[-1]),
+                         ("effective_rank", td.effective_rank[-1]), ("converged", td.converged)):
+            deep[key].append(np.asarray(arr))
+    res["deep_depths"] = np.array(deep_depths)
+    res.update({f"deep_{k}": np.array(v) for k, v in deep.items()})
     return res
 
 
@@ -260,7 +264,7 @@ def optimizer_comparison(p=None) -> dict:
     counts ``p.small["observations"]``, depths ``p.gd_depths``, the same initial factors for both
     optimizers. Returns ``observations`` (K,), ``depths`` (D,), for each optimizer
     (``"gd"``, ``"normalized"``) ``error``/``effective_rank``/``steps``/``converged`` (D, K),
-    ``curves`` {(optimizer, depth): (iterations (T,), error (T, K))}, and ``distance`` (D, K) =
+    ``curves`` (a list of {"optimizer", "depth", "steps" (T,), "error" (T, K)}), and ``distance`` (D, K) =
     ‖W_gd − W_normalized‖_F / ‖W*‖_F.
     """
     p = _params(p)
@@ -269,7 +273,7 @@ def optimizer_comparison(p=None) -> dict:
     target = low_rank_target(shape, rank, seed=_rng_seed(p, "explore", rank, *shape))
     obs = [int(m) for m in small["observations"]]
     problems = [CompletionProblem.random(target, m, seed=_rng_seed(p, "explore", m)) for m in obs]
-    res = {"observations": np.array(obs), "depths": np.array(p.gd_depths), "curves": {},
+    res = {"observations": np.array(obs), "depths": np.array(p.gd_depths), "curves": [],
            "shape": shape, "rank": rank, "gd_lr": float(p.gd_lr), "lr": float(p.lr)}
     finals = {}
     for opt, lr, steps in (("gd", p.gd_lr, p.gd_max_steps), ("normalized", p.lr, p.max_steps)):
@@ -282,7 +286,8 @@ def optimizer_comparison(p=None) -> dict:
             cols["effective_rank"].append(tr.effective_rank[-1])
             cols["steps"].append(np.asarray(tr.stop_step))
             cols["converged"].append(np.asarray(tr.converged))
-            res["curves"][(opt, d)] = (tr.steps, tr.error)
+            res["curves"].append({"optimizer": opt, "depth": int(d), "steps": tr.steps,
+                                  "error": tr.error})
             finals[(opt, d)] = tr.product
         res[opt] = {k: np.array(v) for k, v in cols.items()}
     scale = np.linalg.norm(target)
@@ -393,9 +398,10 @@ def plot_nuclear_norm_test(res: dict):
         a1.plot(s, rel[g], "o-", color=depth_color(2), alpha=0.8, label=lab)
         a1.plot(s, np.full_like(s, res["min_nuclear"][g] / res["target_nuclear"][g]), "--",
                 color=COLORS["vermillion"], label="min nuclear norm (cvxpy)" if g == 0 else None)
-    for d, v in res["deep"].items():
-        a1.plot(np.full(len(v["nuclear"]), s.max()), v["nuclear"] / res["target_nuclear"], "^",
-                ms=9, color=depth_color(d), label=f"depth {d} (init {s.max():g})", alpha=0.8)
+    for i, d in enumerate(res["deep_depths"]):
+        a1.plot(np.full(rel.shape[0], s.max()) * (1.25 if i else 0.8),
+                res["deep_nuclear"][i] / res["target_nuclear"], "^", ms=9, color=depth_color(int(d)),
+                label=f"depth {d} (init {s.max():g})", alpha=0.8)
     a1.axhline(1.0, color="k", lw=1, label="ground truth")
     a1.set(xscale="log", xlabel="initialization scale (‖W(0)‖_F ≈ √n · scale)",
            ylabel=r"$\|W\|_* \,/\, \|W^*\|_*$", title=f"completion, m = {res['observations']}")
@@ -429,7 +435,8 @@ def plot_optimizers(res: dict):
 
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.2))
     k = len(res["observations"]) // 2
-    for (opt, d), (steps, err) in res["curves"].items():
+    for c in res["curves"]:
+        opt, d, steps, err = c["optimizer"], int(c["depth"]), np.asarray(c["steps"]), np.asarray(c["error"])
         a1.plot(np.maximum(steps, 1), err[:, k], color=depth_color(d), ls="-" if opt == "gd" else "--",
                 label=f"depth {d}, {'plain GD' if opt == 'gd' else 'normalized'}")
     a1.set(xscale="log", yscale="log", xlabel="iterations", ylabel="reconstruction error",

@@ -1,0 +1,87 @@
+import numpy as np
+import pytest
+
+import dmfnb as dm
+
+
+def test_completion_recovers_low_rank_matrix_from_enough_entries():
+    target = dm.low_rank_target((10, 10), 1, seed=0)
+    prob = dm.CompletionProblem.random(target, 80, seed=1)
+    X, info = dm.min_nuclear_norm(prob, return_info=True)
+    assert X.shape == (10, 10)
+    assert prob.reconstruction_error(X) < 1e-5
+    assert info["status"] == "optimal" and info["solver"] == "SCS"
+    assert info["max_violation"] <= 1.2e-3  # SCS meets constraints to its own accuracy
+    assert np.isclose(info["nuclear_norm"], dm.nuclear_norm(X))
+    # the ground truth is feasible, so the minimum is at most its nuclear norm
+    assert info["nuclear_norm"] <= dm.nuclear_norm(target) + 1e-3
+
+
+def test_too_few_entries_give_a_smaller_norm_than_the_truth():
+    target = dm.low_rank_target((12, 12), 3, seed=0)
+    prob = dm.CompletionProblem.random(target, 40, seed=1)
+    X = dm.min_nuclear_norm(prob)
+    assert dm.nuclear_norm(X) < dm.nuclear_norm(target) - 1e-2
+    assert prob.reconstruction_error(X) > 1e-2
+
+
+def test_sensing_variant_and_exact_equality():
+    target = dm.low_rank_target((8, 8), 1, seed=3)
+    prob = dm.SensingProblem.random(target, 50, seed=4)
+    X, info = dm.min_nuclear_norm(prob, return_info=True)
+    assert prob.reconstruction_error(X) < 1e-5
+    assert info["max_violation"] <= 1.2e-3  # SCS meets constraints to its own accuracy
+    X0, info0 = dm.min_nuclear_norm(prob, tol=0.0, return_info=True)
+    assert info0["max_violation"] < 1e-3
+    assert prob.reconstruction_error(X0) < 1e-5
+
+
+def test_falls_back_to_the_next_solver():
+    target = dm.low_rank_target((10, 10), 1, seed=0)
+    prob = dm.CompletionProblem.random(target, 80, seed=1)
+    X, info = dm.min_nuclear_norm(prob, solvers=("NO_SUCH_SOLVER", "CLARABEL"), return_info=True)
+    assert info["solver"] == "CLARABEL" and prob.reconstruction_error(X) < 1e-5
+
+
+def test_status_is_checked():
+    target = dm.low_rank_target((10, 10), 2, seed=0)
+    prob = dm.CompletionProblem.random(target, 50, seed=1)
+    with pytest.raises(dm.SolverError, match="SCS: status"):
+        dm.min_nuclear_norm(prob, solvers=("SCS",), max_iters=2)
+    with pytest.raises(dm.SolverError, match="NO_SUCH_SOLVER"):
+        dm.min_nuclear_norm(prob, solvers=("NO_SUCH_SOLVER",))
+
+
+def test_inaccurate_solution_accepted_only_on_request(monkeypatch):
+    import cvxpy as cp
+
+    target = dm.low_rank_target((10, 10), 1, seed=0)
+    prob = dm.CompletionProblem.random(target, 80, seed=1)
+    real_solve = cp.Problem.solve
+
+    def solve_then_downgrade(self, *args, **kwargs):
+        value = real_solve(self, *args, **kwargs)
+        self._status = cp.OPTIMAL_INACCURATE
+        return value
+
+    monkeypatch.setattr(cp.Problem, "solve", solve_then_downgrade)
+    with pytest.raises(dm.SolverError, match="optimal_inaccurate"):
+        dm.min_nuclear_norm(prob, solvers=("SCS",))
+    with pytest.warns(RuntimeWarning, match="optimal_inaccurate"):
+        X, info = dm.min_nuclear_norm(prob, solvers=("SCS",), accept_inaccurate=True, return_info=True)
+    assert info["status"] == cp.OPTIMAL_INACCURATE and prob.reconstruction_error(X) < 1e-5
+
+
+def test_clear_errors_on_bad_input():
+    target = dm.low_rank_target((6, 6), 1, seed=0)
+    with pytest.raises(TypeError, match="CompletionProblem or SensingProblem"):
+        dm.min_nuclear_norm(dm.LeastSquaresProblem(target))
+    stack = dm.stack_problems([dm.CompletionProblem.random(target, 20, seed=s) for s in (1, 2)])
+    with pytest.raises(ValueError, match="not a stack"):
+        dm.min_nuclear_norm(stack)
+    prob = dm.CompletionProblem.random(target, 20, seed=1)
+    for bad in (-1e-3, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="tol"):
+            dm.min_nuclear_norm(prob, tol=bad)
+    with pytest.raises(ValueError, match="solvers is empty"):
+        dm.min_nuclear_norm(prob, solvers=())
