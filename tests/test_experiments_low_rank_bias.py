@@ -100,9 +100,12 @@ def test_tables(p, sweep):
     table = lx.sweep_table(sweep)
     assert "depth 3" in table and "nuc. norm" in table and len(table.splitlines()) == 3
     fake = dict(sweep, observations=np.array([19, 2000]), depths=np.array([1, 2, 3]))
-    text = lx.paper_table({"completion": fake})
+    text = lx.paper_table({"completion": fake}, nearest=False)
     assert "completion m=2000" in text and "0.106" in text and "depth 3" in text
-    assert lx.paper_table({"completion": sweep}).count("\n") == 0  # header only
+    assert "5000" not in text
+    assert lx.paper_table({"completion": sweep}, nearest=False).count("\n") == 0  # header only
+    near = lx.paper_table({"completion": sweep})  # m=2000 is 2.05 dof: nearest is 60 = 3.2 dof
+    assert "60 (3.16)" in near and near.count("\n") == 6
 
 
 def test_nuclear_norm_test(p):
