@@ -136,6 +136,13 @@ def test_results_survive_the_json_round_trip_and_plot():
         back = decode(json.loads(json.dumps(encode(res, step.name))))
         results[step.name] = back
         plt.close(step.plot(back))
+    for name, table in (("rate_check", ex.rate_table), ("exact_modes", ex.exact_table),
+                        ("plateau_sweep", ex.plateau_table), ("completion_dynamics", ex.completion_table)):
+        text = table(results[name])
+        assert isinstance(text, str) and text.count("\n") >= 3
+    text = ex.summary(p, results["rate_check"], results["exact_modes"], results["plateau_sweep"],
+                      results["completion_dynamics"])
+    assert "depth 3 lifts" in text
     rows = ex.paper_table(results, "default")
     assert len(rows) >= 8 and all(len(r) == 3 for r in rows)
     assert any("depth 3 lifted" in r[0] for r in rows)
