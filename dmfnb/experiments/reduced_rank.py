@@ -63,8 +63,10 @@ def make_problem(p=None, *, rotation: float = 0.0, strengths=None, variances=Non
     )
 
 
-def direct_rank_fit(problem: RegressionProblem, k: int, *, starts: int = 2, seed: int = 0) -> np.ndarray:
-    """Minimize ℓ(A B) over A (d_out × k), B (k × d_in) by L-BFGS from ``starts`` random points.
+def direct_rank_fit(problem: RegressionProblem, k: int, *, starts: int = 2, seed: int = 0,
+                    max_polish: int = 5_000) -> np.ndarray:
+    """Minimize ℓ(A B) over A (d_out × k), B (k × d_in): L-BFGS from ``starts`` random points, then
+    alternating least squares (A given B, B given A) until W = A B stops moving.
 
     A direct rank-constrained fit that knows nothing of the closed form, to check
     :func:`dmfnb.reduced_rank_solution` against. Returns the best W = A B found.
@@ -80,14 +82,28 @@ def direct_rank_fit(problem: RegressionProblem, k: int, *, starts: int = 2, seed
         loss, G = problem.loss_and_gradient(A @ B)
         return loss, np.concatenate([(G @ B.T).ravel(), (A.T @ G).ravel()])
 
+    cov, cross = problem.input_covariance, problem.cross_covariance
+    cov_pinv = np.linalg.pinv(cov, hermitian=True)
     best, best_loss = None, np.inf
     for _ in range(starts):
         x0 = rng.standard_normal(k * (d_out + d_in))
         res = minimize(fun, x0, jac=True, method="L-BFGS-B",
-                       options={"maxiter": 20_000, "gtol": 1e-12, "ftol": 1e-15})
-        if res.fun < best_loss:
-            best_loss = res.fun
-            best = res.x[: d_out * k].reshape(d_out, k) @ res.x[d_out * k:].reshape(k, d_in)
+                       options={"maxiter": 500})
+        A = res.x[: d_out * k].reshape(d_out, k)
+        B = res.x[d_out * k:].reshape(k, d_in)
+        # Polish by alternating least squares (each half-step solves its normal equations exactly).
+        W = A @ B
+        for _ in range(max_polish):
+            A = np.linalg.solve(B @ cov @ B.T, B @ cross.T).T
+            B = np.linalg.lstsq(A, cross, rcond=None)[0] @ cov_pinv
+            W_new = A @ B
+            done = np.linalg.norm(W_new - W) <= 1e-14 * np.linalg.norm(W_new)
+            W = W_new
+            if done:
+                break
+        loss = problem.loss(W)
+        if loss < best_loss:
+            best_loss, best = loss, W
     return best
 
 
