@@ -146,7 +146,7 @@ _PARAMS = {
             "d_out": 20,
             "num_samples": 1000,
             "eps_values": (1e-2, 1e-4, 1e-8, 1e-12),
-            "steps": 1_500,
+            "steps": 2_500,
             "small_lr_steps": 25_000,
         },
     },
