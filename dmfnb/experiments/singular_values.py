@@ -386,7 +386,7 @@ def plot_rate_check(res, *, depth_detail: int = 3):
 
     from ..plotting import COLORS, depth_color
 
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 5.0), gridspec_kw={"width_ratios": [1.4, 1]})
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 4.8), gridspec_kw={"width_ratios": [1.4, 1]})
     lrs = res["lrs"]
     for i, depth in enumerate(res["depths"]):
         ax.loglog(lrs, res["balanced"]["sigma_error"][i], "o-", color=depth_color(depth), ms=4,
@@ -426,19 +426,20 @@ def plot_exact_modes(res):
     from ..plotting import COLORS
 
     depths = res["depths"]
-    fig, axes = plt.subplots(1, len(depths), figsize=(4.1 * len(depths), 3.9), sharey=True)
+    fig, axes = plt.subplots(1, len(depths), figsize=(3.4 * len(depths), 3.6), sharey=True)
     colors = [COLORS[c] for c in ("blue", "orange", "green", "vermillion", "purple")]
     for ax, depth, run in zip(np.atleast_1d(axes), depths, res["runs"], strict=True):
-        every = max(1, len(run["t"]) // 40)
+        every = max(1, len(run["t"]) // 30)
         for k, s in enumerate(res["strengths"]):
             c = colors[k % len(colors)]
-            ax.plot(run["t"], run["theory"][:, k], color=c, lw=1.6,
-                    label=f"s = {s:g}: " + ("Saxe sigmoid" if depth == 2 else "mode ODE"))
+            ax.plot(run["t"], run["theory"][:, k], color=c, lw=1.6, label=f"s = {s:g}")
             ax.plot(run["t"][::every], run["sigma"][::every, k], "o", color=c, ms=4, mfc="none")
-        ax.set_title(f"depth {depth} (η = {run['lr']:g})")
-        ax.set_xlabel("gradient-flow time t = η · iterations")
-        ax.legend(fontsize=8, loc="lower right")
-    np.atleast_1d(axes)[0].set_ylabel("singular value σ_r(t)")
+        ax.set_title(f"depth {depth}: " + ("Saxe's sigmoid" if depth == 2 else "mode ODE"))
+        ax.set_xlabel("gradient-flow time t = η·k")
+    first = np.atleast_1d(axes)[0]
+    first.plot([], [], "o", color="0.3", mfc="none", ms=4, label=f"GD, η = {res['runs'][0]['lr']:g}")
+    first.legend(fontsize=8.5, loc="center right")
+    first.set_ylabel("singular value σ_r(t)")
     fig.tight_layout()
     return fig
 
@@ -477,14 +478,15 @@ def plot_completion_dynamics(res):
     from ..plotting import depth_color
 
     depths = res["depths"]
-    fig, axes = plt.subplots(1, len(depths), figsize=(4.1 * len(depths), 4.0), sharey=True)
+    fig, axes = plt.subplots(1, len(depths), figsize=(3.4 * len(depths), 3.8), sharey=True)
     for ax, depth, run in zip(np.atleast_1d(axes), depths, res["runs"], strict=True):
         for k in range(run["sigma"].shape[1]):
             ax.semilogy(run["steps"], run["sigma"][:, k], color=depth_color(depth),
                         lw=1.6 if k < res["rank"] else 1.0, alpha=1.0 if k < res["rank"] else 0.6)
         for s in res["target_sv"][: res["rank"]]:
             ax.axhline(s, color="0.4", ls="--", lw=0.9)
-        ax.set_title(f"depth {depth}: {run['lifted']} lifted, error {run['final_error']:.2g}")
+        ax.set_title(f"depth {depth}: {run['lifted']} lifted, error {run['final_error']:.2g}",
+                     fontsize=10.5)
         ax.set_xlabel("GD iterations")
         ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 0))
         ax.set_ylim(1e-4, 2 * res["target_sv"][0])
