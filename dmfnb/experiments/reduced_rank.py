@@ -28,20 +28,28 @@ from ..regression import (
 __all__ = [
     "assumption_violation",
     "closed_form_vs_direct",
+    "direct_fit_table",
     "direct_rank_fit",
     "escape_scaling",
+    "escape_table",
     "explorer",
     "explorer_figure",
     "make_problem",
+    "modes_table",
     "one_layer",
+    "plateau_table",
     "plot_distances",
     "plot_escape_scaling",
     "plot_staircase",
     "plot_step_sizes",
     "plot_violation",
     "run_dynamics",
+    "scaling_table",
     "staircase",
     "step_size_sweep",
+    "step_size_table",
+    "summary",
+    "violation_table",
 ]
 
 
@@ -539,3 +547,121 @@ def plot_violation(vi: dict):
     np.atleast_1d(axes)[-1].legend(title="Ŵ_k", loc="lower right", fontsize=8)
     fig.tight_layout()
     return fig
+
+
+# ---- tables (plain text, at most 88 characters wide) ------------------------------------------
+
+
+def modes_table(problem: RegressionProblem) -> str:
+    """The data: sizes, residual loss, defect, stability limit and one row per mode."""
+    m = regression_modes(problem)
+    lines = [
+        f"n = {problem.num_samples} samples, d_in = {problem.shape[1]}, d_out = {problem.shape[0]}, "
+        f"min ℓ = {problem.residual_loss:.4f}",
+        f"co-diagonalizability defect {m.defect:.1e}; orders agree: {m.orders_agree}; "
+        f"η_crit = {stability_limit(problem):.4f}",
+        "",
+        " mode    s_i    λ_i  s_i/√λ_i  s_i/λ_i",
+    ]
+    lines += [f"{i + 1:5d} {m.strengths[i]:6.3f} {m.variances[i]:6.2f} {m.rrr_strengths[i]:9.3f} "
+              f"{m.values[i]:8.3f}" for i in range(m.rank)]
+    return "\n".join(lines)
+
+
+def direct_fit_table(cfd: dict) -> str:
+    """Closed-form against direct rank-k fits."""
+    lines = [" k  ℓ(Ŵ_k) closed form   ℓ direct fit   ‖Ŵ_k − direct‖/‖W_ols‖"]
+    rows = zip(cfd["k"], cfd["loss_closed"], cfd["loss_direct"], cfd["distance"], strict=True)
+    lines += [f"{k:2d} {lc:18.10f} {ld:14.10f} {d:16.1e}" for k, lc, ld, d in rows]
+    return "\n".join(lines)
+
+
+def escape_table(st: dict) -> str:
+    """Rescaled escape iterations for every ε against the discrete and continuous predictions."""
+    eps = st["eps"]
+    lines = ["rescaled escape k_i / ln(1/ε)",
+             " mode" + "".join(f" ε={e:.0e}" for e in eps) + "  1/ln(1+ηs)   1/(ηs)"]
+    for i in range(st["rescaled_escape"].shape[1]):
+        row = "".join(f"{st['rescaled_escape'][b, i]:9.3f}" for b in range(len(eps)))
+        lines.append(f"{i + 1:5d}{row} {st['predicted_rescaled'][i]:11.3f} "
+                     f"{st['continuous_rescaled'][i]:8.3f}")
+    return "\n".join(lines)
+
+
+def plateau_table(st: dict, one: dict) -> str:
+    """Plateau ratios min_t ‖W − Ŵ_k‖ / gap_k for every ε, two layers and one layer."""
+    K = st["plateau_ratio"].shape[1]
+    lines = ["plateau ratio min_t ‖W − Ŵ_k‖ / gap_k: two layers | one layer",
+             "       ε" + "".join(f"{'k=' + str(k):>10}" for k in range(1, K + 1)) + " | "
+             + "".join(f"{'k=' + str(k):>5}" for k in range(1, K + 1))]
+    for b, e in enumerate(st["eps"]):
+        lines.append(f"{e:8.0e}" + "".join(f"{r:10.2e}" for r in st["plateau_ratio"][b]) + " | "
+                     + "".join(f"{r:5.2f}" for r in one["plateau_ratio"][b]))
+    lines.append("exponent" + "".join(f"{x:10.2f}" for x in st["plateau_exponent"])
+                 + "   (ratio ∝ ε^exponent)")
+    return "\n".join(lines)
+
+
+def scaling_table(sc: dict) -> str:
+    """Fitted escape slopes at the small and the large step against the predictions."""
+    small, large = sc["small"], sc["large"]
+    lines = [f"flow-time exponent of the small-step slopes against s: {sc['flow_exponent']:.4f}"
+             " (1/s law: −1)", "",
+             f"      small step η = {small['lr']:.3f} | large step η = {large['lr']:.3f}",
+             " mode  η·slope    1/s |  slope  1/ln(1+ηs)  1/(ηs)"]
+    for i in range(len(sc["strengths"])):
+        lines.append(f"{i + 1:5d} {small['lr'] * small['slopes'][i]:8.3f} "
+                     f"{1 / sc['strengths'][i]:6.3f} | {large['slopes'][i]:6.3f} "
+                     f"{large['discrete'][i]:11.3f} {large['continuous'][i]:7.3f}")
+    return "\n".join(lines)
+
+
+def step_size_table(sw: dict) -> str:
+    """Plateau ratio, final excess loss and last escape for each step size of the sweep."""
+    lines = [f"η_crit = {sw['stability_limit']:.4f}, ε = {sw['eps']:.0e}",
+             " η/η_crit  max plateau ratio  final excess  last escape: measured / leading order"]
+    for r in sw["runs"]:
+        last = "  never" if np.isnan(r["escape"][-1]) else f"{r['escape'][-1]:7.1f}"
+        lines.append(f"{r['fraction']:9.2f} {np.max(r['plateau_ratio']):18.2e} "
+                     f"{r['final_excess']:13.2e}   {last} / {r['predicted'][-1]:.1f}")
+    return "\n".join(lines)
+
+
+def violation_table(vi: dict) -> str:
+    """Defect, largest plateau ratio per ε and largest escape-slope error for each rotation."""
+    lines = ["   θ  defect | max plateau ratio at ε ="
+             + "".join(f"{e:8.0e}" for e in vi["eps"]) + " | max slope error"]
+    for r in vi["runs"]:
+        lines.append(f"{r['rotation']:4.1f} {r['defect']:7.3f} | " + " " * 23
+                     + "".join(f"{np.max(x):8.1e}" for x in r["plateau_ratio"])
+                     + f" | {np.max(r['slope_error']):8.2%}")
+    return "\n".join(lines)
+
+
+def summary(problem, cfd, st, one, sc, sw, vi) -> str:
+    """What the chapter verified, with the measured numbers."""
+    m = regression_modes(problem)
+    err = np.abs(st["rescaled_escape"] / st["predicted_rescaled"] - 1)
+    large = sc["large"]
+    big = np.max(np.abs(large["slopes"] / large["discrete"] - 1))
+    cont = abs(large["slopes"][0] / large["continuous"][0] - 1)
+    lo, hi = st["eps"][-1], st["eps"][0]
+    last = sw["runs"][-1]
+    aligned, rotated = vi["runs"][0], vi["runs"][-1]
+    far = np.max(rotated["plateau_ratio"][-1]) / np.max(aligned["plateau_ratio"][-1])
+    return "\n".join([
+        f"Data: {m.rank} modes, s = {np.round(m.strengths, 3)}, defect {m.defect:.0e}.",
+        f"Closed-form Ŵ_k vs direct rank-k fit: max relative distance {cfd['distance'].max():.1e}.",
+        f"Two layers, η = {st['lr']:.2f}: plateau ratios ≤ {st['plateau_ratio'][-1].max():.1e} at "
+        f"ε = {lo:.0e} (≤ {st['plateau_ratio'][0].max():.2f} at ε = {hi:.0e}),",
+        f"  shrinking like ε^{st['plateau_exponent'].min():.2f}…ε^{st['plateau_exponent'].max():.2f}.",
+        f"Rescaled escapes within {err[-1].max():.1%} of 1/ln(1+ηs_i) at ε = {lo:.0e} "
+        f"({err[0].max():.1%} at ε = {hi:.0e}).",
+        f"Slopes dk/dln(1/ε) at η = {large['lr']:.2f}: within {big:.2%} of 1/ln(1+ηs); "
+        f"1/(ηs) misses mode 1 by {cont:.0%}.",
+        f"Gradient-flow regime: escape time ∝ s^{sc['flow_exponent']:.3f} (Saxe et al.: s^-1).",
+        f"One layer: never closer than {one['plateau_ratio'].min():.2f} gaps to an intermediate Ŵ_k.",
+        f"Step {last['fraction']:.2f} η_crit: final excess {last['final_excess']:.1e}, no convergence.",
+        f"Rotated covariances (defect {rotated['defect']:.2f}): plateaus {far:.0f}× farther, escape "
+        f"slopes off by up to {np.max(rotated['slope_error']):.1%}.",
+    ])
