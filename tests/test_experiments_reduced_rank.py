@@ -73,3 +73,25 @@ def test_step_size_sweep_and_violation(p):
 
 def test_explorer_runs_headless(p):
     rr.explorer(p)
+
+
+def test_explorer_figure_variants(p):
+    import matplotlib.pyplot as plt
+
+    for kw in ({"depth": 1}, {"rotation": 1.0, "log10_eps": -4.0}, {"lr_fraction": 1.05}):
+        fig = rr.explorer_figure(p, **kw)
+        assert len(fig.axes) == 2
+        plt.close(fig)
+
+
+def test_tables_and_summary(p):
+    problem = rr.make_problem(p)
+    cfd, st, one = rr.closed_form_vs_direct(p), rr.staircase(p), rr.one_layer(p)
+    sc, sw, vi = rr.escape_scaling(p), rr.step_size_sweep(p), rr.assumption_violation(p)
+    texts = [rr.modes_table(problem), rr.direct_fit_table(cfd), rr.escape_table(st),
+             rr.plateau_table(st, one), rr.scaling_table(sc), rr.step_size_table(sw),
+             rr.violation_table(vi), rr.summary(problem, cfd, st, one, sc, sw, vi)]
+    for text in texts:
+        assert max(len(line) for line in text.splitlines()) <= 90
+    assert len(rr.step_size_table(sw).splitlines()) == 2 + len(p.lr_sweep)
+    assert len(rr.escape_table(st).splitlines()) == 2 + len(p.strengths)
