@@ -142,7 +142,8 @@ _PARAMS = {
             # Gidel et al.'s exact sizes are not recorded here; a larger version of the same setup.
             "strengths": (1.0, 0.7, 0.5, 0.35, 0.25, 0.18),
             # λ evenly spaced from 2.0 down to 0.4 (d_in = 20)
-            "input_variances": (2.0, 1.916, 1.832, 1.747, 1.663, 1.579, 1.495, 1.411, 1.326, 1.242, 1.158, 1.074, 0.989, 0.905, 0.821, 0.737, 0.653, 0.568, 0.484, 0.4),
+            "input_variances": (2.0, 1.916, 1.832, 1.747, 1.663, 1.579, 1.495, 1.411, 1.326, 1.242,
+                                1.158, 1.074, 0.989, 0.905, 0.821, 0.737, 0.653, 0.568, 0.484, 0.4),
             "d_out": 20,
             "num_samples": 1000,
             "eps_values": (1e-2, 1e-4, 1e-8, 1e-12),
