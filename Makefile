@@ -6,6 +6,12 @@ STAMP  := $(VENV)/.installed
 JB     := $(BIN)/jupyter-book
 VENDOR := _vendor/.stamp
 
+# One BLAS thread: the chapters' matrices are small, and threads spinning on two shared cores
+# cost up to 20× in wall time (measured). Override with `make OPENBLAS_NUM_THREADS=2 ...`.
+OPENBLAS_NUM_THREADS ?= 1
+OMP_NUM_THREADS ?= 1
+export OPENBLAS_NUM_THREADS OMP_NUM_THREADS
+
 .PHONY: book test lint bench browser assignments clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml

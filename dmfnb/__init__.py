@@ -15,6 +15,7 @@ from .dynamics import (
     integrate_mode,
     mode_rate,
     mode_time,
+    plateau_time,
     saxe_mode,
     singular_value_rate,
 )
@@ -73,6 +74,7 @@ __all__ = [
     "nuclear_norm",
     "numerical_rank",
     "params",
+    "plateau_time",
     "product",
     "saxe_mode",
     "schatten",
