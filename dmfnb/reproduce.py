@@ -8,6 +8,7 @@ end a table puts our numbers beside the papers'.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -33,7 +34,8 @@ class Step:
 
 
 def encode(obj, path: str = "result"):
-    """Turn a result into JSON-ready data; arrays keep their dtype and shape."""
+    """Turn a result into JSON-ready data; arrays keep their dtype and shape, dataclasses become
+    dicts of their fields."""
     if isinstance(obj, np.ndarray):
         return {"__ndarray__": obj.tolist(), "dtype": str(obj.dtype), "shape": list(obj.shape)}
     if isinstance(obj, np.generic):
@@ -44,16 +46,24 @@ def encode(obj, path: str = "result"):
         return [encode(v, f"{path}[{i}]") for i, v in enumerate(obj)]
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: encode(getattr(obj, f.name), f"{path}.{f.name}")
+                for f in dataclasses.fields(obj)}
     raise TypeError(f"{path} is a {type(obj).__name__}, which cannot be saved as JSON; "
                     "return arrays, numbers, strings, lists and dicts")
 
 
+def _key(k: str):
+    # JSON keys are strings; integer keys (depths, ranks) come back as integers.
+    return int(k) if k.lstrip("-").isdigit() else k
+
+
 def decode(obj):
-    """Inverse of :func:`encode`."""
+    """Inverse of :func:`encode` (dict keys that spell integers come back as ``int``)."""
     if isinstance(obj, dict):
         if "__ndarray__" in obj:
             return np.array(obj["__ndarray__"], dtype=obj["dtype"]).reshape(obj["shape"])
-        return {k: decode(v) for k, v in obj.items()}
+        return {_key(k): decode(v) for k, v in obj.items()}
     if isinstance(obj, list):
         return [decode(v) for v in obj]
     return obj
@@ -104,7 +114,10 @@ def reproduce(chapter: str, scale: str, out: str | Path, *, progress: bool = Tru
         if step.plot is not None:
             import matplotlib.pyplot as plt
 
-            fig = step.plot(result)
+            drawn = step.plot(decode(json.loads(data)))
+            # Plot helpers return a Figure, an Axes or an array of Axes: find the Figure.
+            first = np.ravel(drawn)[0] if isinstance(drawn, (np.ndarray, list, tuple)) else drawn
+            fig = getattr(first, "figure", None) or plt.gcf()
             _atomic_write(folder / f"{step.name}.png", lambda t, f=fig: f.savefig(t, format="png", dpi=120))
             plt.close(fig)
         _atomic_write(path, lambda t, d=data: t.write_text(d))

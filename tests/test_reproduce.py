@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 
@@ -5,8 +7,10 @@ from dmfnb import reproduce as rp
 
 
 def test_encode_decode_round_trip():
-    data = {"a": np.arange(6.0).reshape(2, 3), "b": [np.int64(3), (1.5, "x")], "c": None}
-    back = rp.decode(rp.encode(data))
+    data = {"a": np.arange(6.0).reshape(2, 3), "b": [np.int64(3), (1.5, "x")], "c": None,
+            3: {"depth": 3}}
+    back = rp.decode(json.loads(json.dumps(rp.encode(data))))
+    assert back[3] == {"depth": 3}
     assert np.array_equal(back["a"], data["a"]) and back["a"].dtype == np.float64
     assert back["b"] == [3, [1.5, "x"]] and back["c"] is None
     with pytest.raises(TypeError, match=r"result\['bad'\] is a object"):

@@ -549,3 +549,42 @@ def explorer(p=None):
                                         description="log₁₀ init"),
         ratio=widgets.FloatSlider(value=2.0, min=1.2, max=4.0, step=0.1, description="σ ratio"),
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Headless reproduction (python -m dmfnb reproduce saddles)
+
+
+def _steps():
+    from ..reproduce import Step
+
+    return [
+        Step("staircase", lambda p, _: staircase(p), plot_losses),
+        Step("landscape", lambda p, r: {"rows": landscape(p, r["staircase"])}),
+        Step("curvature_path", lambda p, r: curvature_path(p, r["staircase"]), plot_curvature),
+        Step("glrl_comparison", lambda p, _: glrl_comparison(p), plot_glrl),
+    ]
+
+
+STEPS = _steps()
+"""The chapter's experiments in order, as :class:`dmfnb.reproduce.Step` objects."""
+
+
+def paper_table(results: dict, scale: str) -> list[tuple]:
+    """Rows (quantity, ours, the theorem's value) from the results of :data:`STEPS`."""
+    rows = []
+    for depth, res in results.get("staircase", {}).items():
+        counts = [int(run["count"]) for run in res["runs"]]
+        ranks = [int(run["rank"]) for run in res["runs"]]
+        rows.append((f"depth {depth}: loss drops for targets of rank {ranks}", str(counts),
+                     f"{ranks} (Cao et al. 2023: R stages)"))
+    if "landscape" in results:
+        table = results["landscape"]["rows"]
+        plateaus = [r for r in table if r["point"] == "plateau"]
+        ends = [r for r in table if r["point"] == "end"]
+        rows.append(("plateaus with a negative Hessian eigenvalue",
+                     f"{sum(r['eigenvalues'][0] < 0 for r in plateaus)}/{len(plateaus)}", "all"))
+        worst = min(r["eigenvalues"][0] / r["lambda_max"] for r in ends)
+        rows.append(("end points: min eigenvalue / max eigenvalue", f"{worst:.1e}",
+                     "≥ 0 (second-order critical point)"))
+    return rows

@@ -1,0 +1,11 @@
+"""Chapter name → (its experiments as :class:`dmfnb.reproduce.Step`, its table beside the papers')."""
+
+from __future__ import annotations
+
+from . import reduced_rank, saddles, singular_values
+
+CHAPTERS = {
+    "singular_values": (singular_values.STEPS, singular_values.paper_table),
+    "saddles": (saddles.STEPS, saddles.paper_table),
+    "reduced_rank": (reduced_rank.STEPS, reduced_rank.paper_table),
+}
