@@ -108,6 +108,11 @@ def test_tables(p, sweep):
     assert "60 (3.16)" in near and near.count("\n") == 3  # the 5000 rows (5.1 dof) are too far
 
 
+def test_reproduce_table(sweep):
+    rows = lx.reproduce_table({"completion": sweep})
+    assert all(len(r) == 3 for r in rows) and any("only depths 3–4 recover" in r[0] for r in rows)
+
+
 def test_nuclear_norm_test(p):
     res = lx.nuclear_norm_test(p, deep_depths=(3,))
     assert res["nuclear"].shape == (2, 2) and res["deep_nuclear"].shape == (1, 2)
@@ -132,6 +137,7 @@ def test_results_are_json_ready_and_plots_draw(p, sweep):
     assert np.array_equal(back["error"], sweep["error"])
     _fig, ax = plt.subplots()
     lx.plot_sweep(ax, back)
+    lx.sweep_figure(back)
     res = decode(encode(lx.optimizer_comparison(p)))
     lx.plot_optimizers(res)
     conj = decode(encode(lx.nuclear_norm_test(p, deep_depths=(3,))))
