@@ -193,7 +193,8 @@ def train(
     explode
         Raise :class:`DivergenceError` when a loss exceeds ``explode`` × its initial value.
     progress
-        Show a tqdm progress bar; default: only when the environment sets ``DMFNB_PROGRESS=1``.
+        Show a tqdm progress bar; default: for runs of ≥ 50,000 steps when the environment sets
+        ``DMFNB_PROGRESS=1`` (as ``python -m dmfnb reproduce`` does).
 
     Returns
     -------
@@ -341,8 +342,8 @@ def _diverged(loss_run, limit, t, lr_run, batch):
 
 
 def _progress_bar(progress, steps):
-    if progress is None:
-        progress = os.environ.get("DMFNB_PROGRESS") == "1"
+    if progress is None:  # by default only long runs, and only where asked (the CLI asks)
+        progress = os.environ.get("DMFNB_PROGRESS") == "1" and steps >= 50_000
     if not progress:
         return None
     from tqdm.auto import tqdm
