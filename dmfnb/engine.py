@@ -24,10 +24,6 @@ class DivergenceError(FloatingPointError):
     """Raised when the loss becomes non-finite or explodes: the learning rate is too large."""
 
 
-def _t(a: np.ndarray) -> np.ndarray:
-    return np.swapaxes(a, -1, -2)
-
-
 class Backprop:
     """Preallocated forward/backward sweep computing the loss and every factor's gradient.
 
@@ -49,6 +45,9 @@ class Backprop:
         self.grads = [np.empty((*lead, *f.shape[-2:]), dtype) for f in factors]
         self.back = [np.empty((*lead, f.shape[-1], m), dtype) for f in factors[1:]]
         self.G = self.grads[0] if self.depth == 1 else np.empty((*lead, *problem.shape), dtype)
+        # Transposed views of the prefix buffers never change: make them once (tiny problems
+        # spend much of a step in such Python-level calls).
+        self.prefix_T = [None] + [b.mT for b in self.prefix[1:]]
         self.W = None
 
     def forward(self, factors):
@@ -68,9 +67,9 @@ class Backprop:
         if scale is not None:
             back *= scale
         for j in range(self.depth - 1, 0, -1):
-            np.matmul(back, _t(factors[0] if j == 1 else self.prefix[j - 1]), out=self.grads[j])
+            np.matmul(back, factors[0].mT if j == 1 else self.prefix_T[j - 1], out=self.grads[j])
             nxt = self.grads[0] if j == 1 else self.back[j - 1]
-            back = np.matmul(_t(factors[j]), back, out=nxt)
+            back = np.matmul(factors[j].mT, back, out=nxt)
 
     def evaluate(self, factors, scale=None):
         """Loss, with ``self.grads`` filled: one forward and one backward pass."""

@@ -35,7 +35,8 @@ def _frob2(x: np.ndarray) -> np.ndarray | float:
 def _inner(x: np.ndarray, y: np.ndarray) -> np.ndarray | float:
     if x.ndim == 2 and y.ndim == 2:
         return float(np.vdot(x, y))
-    x, y = np.broadcast_arrays(x, y)
+    if x.shape != y.shape:
+        x, y = np.broadcast_arrays(x, y)
     return np.einsum("bij,bij->b", x, y)
 
 
