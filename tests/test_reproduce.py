@@ -47,3 +47,14 @@ def test_interrupted_run_leaves_no_half_file_and_resumes(tmp_path, monkeypatch):
         rp.reproduce("nope", "default", tmp_path)
     with pytest.raises(ValueError, match="scale must be one of"):
         rp.reproduce("toy", "huge", tmp_path)
+
+
+def test_every_chapter_can_be_reproduced_headless():
+    from pathlib import Path
+
+    book = Path(__file__).resolve().parents[1] / "book"
+    known = rp.chapters()
+    assert set(known) == {p.stem for p in book.glob("*.ipynb")}
+    for name, (steps, table) in known.items():
+        assert steps and callable(table), name
+        assert len({s.name for s in steps}) == len(steps), f"{name}: step names must be unique"

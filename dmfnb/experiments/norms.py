@@ -330,3 +330,46 @@ def explorer(p=None):
         seed=w.IntSlider(value=0, min=0, max=20, description="seed"),
         log10_tol=w.FloatSlider(value=-3.0, min=-4.0, max=-1.0, step=0.5, description="log10 tol"),
     )
+
+
+# ---- headless reproduction (python -m dmfnb reproduce norms) ------------------------------------
+
+
+def _floats(results: dict) -> dict:
+    """JSON keys are strings: give the ε-keyed results their float keys back."""
+    return {float(k): v for k, v in results.items()}
+
+
+def _steps():
+    from ..reproduce import Step
+
+    return [
+        Step("depths", lambda p, _: run_depths(p), plot_norms),
+        Step("unbalanced", lambda p, _: unbalanced(p)),
+        Step("negative_det", lambda p, _: negative_det(p)),
+        Step("perturbed", lambda p, _: perturbed(p), lambda r: plot_perturbed(_floats(r))),
+    ]
+
+
+STEPS = _steps()
+"""The chapter's experiments in order, as :class:`dmfnb.reproduce.Step` objects."""
+
+
+def paper_table(results: dict, scale: str) -> list[tuple]:
+    """Rows (quantity, ours, Razin & Cohen 2020) from the results of :data:`STEPS`."""
+    rows = []
+    for depth, res in results.get("depths", {}).items():
+        loss = np.asarray(res["loss"])[-1]
+        w11 = np.abs(np.asarray(res["W"])[-1, :, 0, 0])
+        kept = det_sign_runs(res)
+        rows.append((f"depth {depth}: |W11| at the final loss {loss.max():.1e}",
+                     f"{w11.min():.1f}–{w11.max():.1f}",
+                     f"1/√(2ℓ) = {1 / np.sqrt(2 * loss.max()):.1f}" + (
+                         "; authors ≈70.7 at 1e-4" if depth >= 3 else "; depth 2 plateaus")))
+        rows.append((f"depth {depth}: runs keeping sign(det W)", f"{kept.sum()}/{kept.size}",
+                     "all (depth ≥ 3)" if depth >= 3 else "may flip (depth 2)"))
+    for eps, res in _floats(results.get("perturbed", {})).items():
+        final = np.asarray(res["final"])[:, 0, 0]
+        rows.append((f"perturbed target ε = {eps:g}: W11 (median over runs)",
+                     f"{np.median(final):.3f}", f"−1/ε = {-1 / eps:.3f}"))
+    return rows
