@@ -89,3 +89,16 @@ def test_chapter_answers_never_leak(chapter, tmp_path):
     checks = [c.source for c in nb.cells
               if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata["nbgrader"]["solution"]]
     assert all(src in student_text for src in checks), "autograder checks must be kept"
+
+
+def test_unanswered_student_chapter_fails_with_a_readable_message(tmp_path):
+    """A real chapter (the quickest one): the student version runs until the first stub."""
+    make_assignments(BOOK, tmp_path)
+    nb = nbformat.read(tmp_path / "student" / "reduced_rank.ipynb", as_version=4)
+    client = NotebookClient(nb, timeout=600, kernel_name="python3",
+                            resources={"metadata": {"path": str(BOOK)}})
+    with pytest.raises(CellExecutionError, match=r"NotImplementedError.*Exercise: replace this line"):
+        client.execute()
+    stub = next(i for i, c in enumerate(nb.cells) if "raise NotImplementedError" in c.source)
+    assert all(c.get("execution_count") for c in nb.cells[:stub] if c.cell_type == "code"), (
+        "every cell before the first exercise must run")

@@ -51,3 +51,13 @@ def test_colab_cell_installs_from_the_configured_repository(chapter):
         f"{chapter.name}: the second cell must install dmfnb from {url} on Colab; after changing "
         "repository.url in _config.yml, update this line in every chapter")
     assert "remove-cell" in cell.metadata.get("tags", [])
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_links_the_introduction_and_another_chapter(chapter):
+    nb = nbformat.read(chapter, as_version=4)
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    labels = {re.match(r"^\(([\w-]+)\)=", nbformat.read(p, as_version=4).cells[0].source).group(1)
+              for p in CHAPTERS if p != chapter}
+    assert re.search(r"\{prf:ref\}`(thm|conj)-intro-", text), "cite a theorem of the introduction"
+    assert any(f"{{ref}}`{label}`" in text for label in labels), "link another chapter"
