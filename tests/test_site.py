@@ -85,4 +85,9 @@ def test_page_renders(site, browser, page_path):
     if widgets:
         assert page.locator(".jupyter-widgets").count() > 0, f"{page_path}: widgets did not render"
     assert not problems, f"{page_path}: failed or external loads: {problems}"
+    if (ROOT / page_path).with_suffix(".ipynb").exists():  # a chapter: download and launch buttons
+        html = page.content()
+        for needle in ("btn-download-source-button", "btn-download-pdf-button",
+                       "https://mybinder.org/v2/gh/", "https://colab.research.google.com/github/"):
+            assert needle in html, f"{page_path}: missing {needle}"
     page.close()
