@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import matplotlib as mpl
 
-__all__ = ["COLORS", "depth_color", "use_book_style"]
+__all__ = ["COLORS", "depth_color", "interact", "use_book_style"]
 
 # Okabe–Ito palette: distinguishable under the common colour-vision deficiencies.
 COLORS = {
@@ -46,3 +46,18 @@ def use_book_style() -> None:
         "axes.spines.top": False,
         "axes.spines.right": False,
     })
+
+
+def interact(draw, controls):
+    """An explorer: ``ipywidgets.interact(draw, **controls(ipywidgets))``.
+
+    ``controls`` receives the ipywidgets module and returns the keyword arguments of ``draw`` mapped
+    to widgets. ``interact`` draws once at the defaults, so the explorer also runs headless (nbval,
+    the book build); without ipywidgets it just draws the default figure and returns ``None``.
+    """
+    try:
+        import ipywidgets as w
+    except ImportError:
+        draw()
+        return None
+    return w.interact(draw, **controls(w))

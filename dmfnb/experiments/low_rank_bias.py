@@ -23,6 +23,7 @@ from ..baselines import min_nuclear_norm
 from ..engine import train
 from ..factors import init_factors, stack_factors
 from ..metrics import effective_rank, nuclear_norm
+from ..plotting import interact
 from ..problems import CompletionProblem, SensingProblem, stack_problems
 from ..targets import low_rank_target
 
@@ -609,17 +610,11 @@ def explorer(p=None):
         explorer_figure(p, observations=observations, depth=depth, log10_init=log10_init, kind=kind)
         plt.show()
 
-    try:
-        import ipywidgets as w
-    except ImportError:  # headless fallback: the default figure
-        draw()
-        return None
-    return w.interact(
-        draw,
+    return interact(draw, lambda w: dict(
         observations=w.IntSlider(value=m0, min=max(10, n // 20), max=n // 2, step=5,
                                  description="observations", continuous_update=False),
         depth=w.ToggleButtons(options=[1, 2, 3, 4], value=3, description="depth"),
         log10_init=w.FloatSlider(value=-3.0, min=-6.0, max=0.0, step=0.5, description="log10 init",
                                  continuous_update=False),
         kind=w.ToggleButtons(options=["completion", "sensing"], value="completion", description="task"),
-    )
+    ))

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..engine import train
 from ..factors import balanced_factors, product, stack_factors
+from ..plotting import interact
 from ..problems import CompletionProblem, stack_problems
 
 __all__ = [
@@ -313,13 +314,7 @@ def explorer(p=None):
                         seed=seed, log10_tol=log10_tol)
         plt.show()
 
-    try:
-        import ipywidgets as w
-    except ImportError:  # headless fallback: the default figure
-        draw()
-        return None
-    return w.interact(
-        draw,
+    return interact(draw, lambda w: dict(
         depth=w.ToggleButtons(options=[2, 3, 4], value=3, description="depth"),
         log10_std=w.FloatSlider(value=std0, min=-3.0, max=-0.5, step=0.1,
                                 description="log10 std"),
@@ -329,7 +324,7 @@ def explorer(p=None):
         init=w.ToggleButtons(options=["balanced", "gaussian"], value="balanced", description="init"),
         seed=w.IntSlider(value=0, min=0, max=20, description="seed"),
         log10_tol=w.FloatSlider(value=-3.0, min=-4.0, max=-1.0, step=0.5, description="log10 tol"),
-    )
+    ))
 
 
 # ---- headless reproduction (python -m dmfnb reproduce norms) ------------------------------------

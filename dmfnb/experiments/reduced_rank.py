@@ -13,6 +13,7 @@ from scipy.optimize import minimize
 
 from ..engine import DivergenceError, train
 from ..factors import init_factors, stack_factors
+from ..plotting import interact
 from ..problems import stack_problems
 from ..regression import (
     RegressionProblem,
@@ -391,19 +392,13 @@ def explorer(p=None):
         explorer_figure(p, log10_eps=log10_eps, lr_fraction=lr_fraction, rotation=rotation, depth=depth)
         plt.show()
 
-    try:
-        import ipywidgets as w
-    except ImportError:  # headless fallback: the default figure
-        draw()
-        return None
-    return w.interact(
-        draw,
+    return interact(draw, lambda w: dict(
         log10_eps=w.FloatSlider(value=-8.0, min=-12.0, max=-1.0, step=0.5, description="log10 ε"),
         lr_fraction=w.FloatSlider(value=float(p.lr_fraction), min=0.05, max=1.1, step=0.05,
                                   description="η / η_crit"),
         rotation=w.FloatSlider(value=0.0, min=0.0, max=2.0, step=0.1, description="rotation θ"),
         depth=w.ToggleButtons(options=[1, 2], value=2, description="depth"),
-    )
+    ))
 
 
 # ---- figures ----------------------------------------------------------------------------------
