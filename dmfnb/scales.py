@@ -1,7 +1,9 @@
 """The one place that maps ``DMFNB_SCALE`` to every experiment's parameters.
 
 ``DMFNB_SCALE`` unset (or ``default``) picks sizes that run each chapter in about a minute on two
-cores; ``DMFNB_SCALE=paper`` picks the authors' exact sizes. Each chapter owns one block below.
+cores; ``DMFNB_SCALE=paper`` picks the authors' exact sizes where the paper gives them (Arora et al.,
+Razin & Cohen) and otherwise a larger instance, said in the block's comment. Each chapter owns one
+block below.
 """
 
 from __future__ import annotations
