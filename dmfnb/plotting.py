@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import matplotlib as mpl
 
 __all__ = ["COLORS", "depth_color", "interact", "use_book_style"]
@@ -49,15 +51,22 @@ def use_book_style() -> None:
 
 
 def interact(draw, controls):
-    """An explorer: ``ipywidgets.interact(draw, **controls(ipywidgets))``.
+    """An explorer: ``ipywidgets.interact`` over ``draw``, showing the figure it draws.
 
     ``controls`` receives the ipywidgets module and returns the keyword arguments of ``draw`` mapped
     to widgets. ``interact`` draws once at the defaults, so the explorer also runs headless (nbval,
-    the book build); without ipywidgets it just draws the default figure and returns ``None``.
+    the book build); without ipywidgets it just shows the default figure and returns ``None``.
     """
+    import matplotlib.pyplot as plt
+
+    @functools.wraps(draw)
+    def show(**kwargs):
+        draw(**kwargs)
+        plt.show()
+
     try:
         import ipywidgets as w
     except ImportError:
-        draw()
+        show()
         return None
-    return w.interact(draw, **controls(w))
+    return w.interact(show, **controls(w))

@@ -596,10 +596,8 @@ def explorer_figure(p=None, *, observations: int | None = None, depth: int = 3, 
 def explorer(p=None):
     """Interactive :func:`explorer_figure`: observations, depth, init scale, completion or sensing.
 
-    In a live kernel it is an ipywidgets ``interact`` (it also draws once at the defaults, so it runs
-    headless); without ipywidgets it draws the default figure once.
+    Built on :func:`dmfnb.plotting.interact`, so it also runs headless.
     """
-    import matplotlib.pyplot as plt
 
     p = _params(p)
     small = p.small
@@ -608,7 +606,6 @@ def explorer(p=None):
 
     def draw(observations=m0, depth=3, log10_init=-3.0, kind="completion"):
         explorer_figure(p, observations=observations, depth=depth, log10_init=log10_init, kind=kind)
-        plt.show()
 
     return interact(draw, lambda w: dict(
         observations=w.IntSlider(value=m0, min=max(10, n // 20), max=n // 2, step=5,

@@ -300,10 +300,8 @@ def explorer_figure(p=None, *, depth: int = 3, log10_std: float | None = None, l
 def explorer(p=None):
     """Interactive :func:`explorer_figure`: depth, initialization scale and kind, step size, sign of det W(0).
 
-    In a live kernel it is an ipywidgets ``interact`` (it also draws once at the defaults, so it runs
-    headless); without ipywidgets it draws the default figure once.
+    Built on :func:`dmfnb.plotting.interact`, so it also runs headless.
     """
-    import matplotlib.pyplot as plt
 
     p = _params(p)
     std0 = float(np.log10(p.init_std))
@@ -312,7 +310,6 @@ def explorer(p=None):
              log10_tol=-3.0):
         explorer_figure(p, depth=depth, log10_std=log10_std, lr=lr, det_sign=det_sign, init=init,
                         seed=seed, log10_tol=log10_tol)
-        plt.show()
 
     return interact(draw, lambda w: dict(
         depth=w.ToggleButtons(options=[2, 3, 4], value=3, description="depth"),

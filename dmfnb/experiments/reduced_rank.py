@@ -381,16 +381,13 @@ def explorer_figure(p=None, *, log10_eps: float = -8.0, lr_fraction: float | Non
 def explorer(p=None):
     """Interactive :func:`explorer_figure`: sliders for ε, η / η_crit, the rotation θ and the depth.
 
-    In a live kernel it is an ipywidgets ``interact`` (it also draws once at the defaults, so it runs
-    headless); without ipywidgets it draws the default figure once.
+    Built on :func:`dmfnb.plotting.interact`, so it also runs headless.
     """
-    import matplotlib.pyplot as plt
 
     p = _params(p)
 
     def draw(log10_eps=-8.0, lr_fraction=float(p.lr_fraction), rotation=0.0, depth=2):
         explorer_figure(p, log10_eps=log10_eps, lr_fraction=lr_fraction, rotation=rotation, depth=depth)
-        plt.show()
 
     return interact(draw, lambda w: dict(
         log10_eps=w.FloatSlider(value=-8.0, min=-12.0, max=-1.0, step=0.5, description="log10 ε"),

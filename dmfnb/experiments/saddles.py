@@ -22,6 +22,7 @@ import scipy.linalg
 from ..factors import gradients, init_factors, product, stack_factors
 from ..glrl import greedy_low_rank, mirror_factors, symmetric_mask
 from ..hessian import factor_hessian, hessian_eigs, loss_hessian, unflatten_factors
+from ..plotting import interact
 from ..problems import CompletionProblem, LeastSquaresProblem, stack_problems
 
 __all__ = [
@@ -527,28 +528,22 @@ def explorer_figure(p, depth: int = 3, rank: int = 3, log10_scale: float = -5.0,
 def explorer(p=None):
     """Interactive staircase: depth, target rank, init scale and singular-value ratio.
 
-    Returns the ipywidgets object; without a widget frontend (e.g. under nbval) it still draws the
-    figure once at the default values.
+    Built on :func:`dmfnb.plotting.interact`, so it also runs headless.
     """
-    import ipywidgets as widgets
-    import matplotlib.pyplot as plt
-
     from ..scales import params
 
     p = params("saddles") if p is None else p
 
-    def show(depth=3, rank=3, log10_scale=-5.0, ratio=2.0):
+    def draw(depth=3, rank=3, log10_scale=-5.0, ratio=2.0):
         explorer_figure(p, depth, rank, log10_scale, ratio)
-        plt.show()
 
-    return widgets.interact(
-        show,
-        depth=widgets.IntSlider(value=3, min=2, max=4, description="depth"),
-        rank=widgets.IntSlider(value=3, min=1, max=5, description="rank R"),
-        log10_scale=widgets.FloatSlider(value=-5.0, min=-8.0, max=-2.0, step=0.5,
-                                        description="log₁₀ init"),
-        ratio=widgets.FloatSlider(value=2.0, min=1.2, max=4.0, step=0.1, description="σ ratio"),
-    )
+    return interact(draw, lambda w: dict(
+        depth=w.IntSlider(value=3, min=2, max=4, description="depth"),
+        rank=w.IntSlider(value=3, min=1, max=5, description="rank R"),
+        log10_scale=w.FloatSlider(value=-5.0, min=-8.0, max=-2.0, step=0.5,
+                                  description="log₁₀ init"),
+        ratio=w.FloatSlider(value=2.0, min=1.2, max=4.0, step=0.1, description="σ ratio"),
+    ))
 
 
 # ---------------------------------------------------------------------------------------------
