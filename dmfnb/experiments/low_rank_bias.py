@@ -615,3 +615,21 @@ def explorer(p=None):
                                  continuous_update=False),
         kind=w.ToggleButtons(options=["completion", "sensing"], value="completion", description="task"),
     ))
+
+
+# ---- headless reproduction (python -m dmfnb reproduce low_rank_bias) ----------------------------
+
+
+def _steps():
+    from ..reproduce import Step
+
+    return [
+        Step("completion", lambda p, _: observation_sweep(p, "completion"), sweep_figure),
+        Step("sensing", lambda p, _: observation_sweep(p, "sensing"), sweep_figure),
+        Step("nuclear_norm_test", lambda p, _: nuclear_norm_test(p), plot_nuclear_norm_test),
+        Step("optimizer_comparison", lambda p, _: optimizer_comparison(p), plot_optimizers),
+    ]
+
+
+STEPS = _steps()
+"""The chapter's experiments in order, as :class:`dmfnb.reproduce.Step` objects."""
