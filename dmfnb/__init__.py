@@ -9,7 +9,7 @@ A flat namespace over small modules::
     traj = dm.train(problem, factors, lr=1e-3, steps=50_000, optimizer="normalized", tol=1e-6)
 """
 
-from .baselines import SolverError, min_nuclear_norm
+from .baselines import SolverError, admm_nuclear_norm, min_nuclear_norm
 from .dynamics import (
     end_to_end_rate,
     integrate_mode,
@@ -68,6 +68,7 @@ __all__ = [
     "init_factors",
     "integrate_mode",
     "low_rank_target",
+    "admm_nuclear_norm",
     "min_nuclear_norm",
     "mode_rate",
     "mode_time",

@@ -16,6 +16,11 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("chapter", help="a chapter name, or 'all'")
     r.add_argument("--scale", default=None, help="default or paper (default: $DMFNB_SCALE)")
     r.add_argument("--out", default="results", help="folder for the JSON results and figures")
+    r.add_argument("--jobs", type=int, default=None,
+                   help="worker processes for independent runs (default: $DMFNB_JOBS or 1)")
+    r.add_argument("--backend", choices=("numpy", "cupy"), default=None,
+                   help="where training runs: numpy, or cupy on an NVIDIA GPU "
+                        "(default: $DMFNB_BACKEND or numpy)")
     args = parser.parse_args(argv)
     if args.command == "reproduce":
         import os
@@ -24,6 +29,12 @@ def main(argv: list[str] | None = None) -> int:
         from .scales import current_scale
 
         os.environ.setdefault("DMFNB_PROGRESS", "1")
+        if args.jobs is not None:
+            if args.jobs < 1:
+                parser.error(f"--jobs must be ≥ 1, got {args.jobs}")
+            os.environ["DMFNB_JOBS"] = str(args.jobs)
+        if args.backend is not None:
+            os.environ["DMFNB_BACKEND"] = args.backend
         scale = args.scale or current_scale()
         names = sorted(chapters()) if args.chapter == "all" else [args.chapter]
         for name in names:

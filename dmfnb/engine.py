@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .backend import namespace, to_host
 from .factors import check_factors, product
 from .metrics import effective_rank
 
@@ -31,8 +32,9 @@ class Backprop:
     B_N = G, grad_j = B_j P_{j−1}ᵀ, B_{j−1} = W_jᵀ B_j, and grad_1 = B_1.
     """
 
-    def __init__(self, problem, factors: list[np.ndarray]):
+    def __init__(self, problem, factors: list[np.ndarray], xp=np):
         self.problem = problem
+        self.xp = xp
         self.depth = len(factors)
         lead = factors[0].shape[:-2]
         if problem.batch is not None:
@@ -40,21 +42,21 @@ class Backprop:
         dtype = np.result_type(*factors)
         m = factors[0].shape[-1]
         self.prefix = [None] + [
-            np.empty((*lead, f.shape[-2], m), dtype) for f in factors[1:]
+            xp.empty((*lead, f.shape[-2], m), dtype) for f in factors[1:]
         ]
-        self.grads = [np.empty((*lead, *f.shape[-2:]), dtype) for f in factors]
-        self.back = [np.empty((*lead, f.shape[-1], m), dtype) for f in factors[1:]]
-        self.G = self.grads[0] if self.depth == 1 else np.empty((*lead, *problem.shape), dtype)
+        self.grads = [xp.empty((*lead, *f.shape[-2:]), dtype) for f in factors]
+        self.back = [xp.empty((*lead, f.shape[-1], m), dtype) for f in factors[1:]]
+        self.G = self.grads[0] if self.depth == 1 else xp.empty((*lead, *problem.shape), dtype)
         # Transposed views of the prefix buffers never change: make them once (tiny problems
         # spend much of a step in such Python-level calls).
-        self.prefix_T = [None] + [b.mT for b in self.prefix[1:]]
+        self.prefix_T = [None] + [b.swapaxes(-1, -2) for b in self.prefix[1:]]
         self.W = None
 
     def forward(self, factors):
         """Compute W = W_N ⋯ W_1 (kept as ``self.W``), the loss and G = ∇ℓ(W); return the loss."""
         P = factors[0]
         for j in range(1, self.depth):
-            P = np.matmul(factors[j], P, out=self.prefix[j])
+            P = self.xp.matmul(factors[j], P, out=self.prefix[j])
         self.W = P
         loss, G = self.problem.loss_and_gradient(P, out=self.G)
         if G is not self.G:  # a problem that ignored ``out``
@@ -63,13 +65,13 @@ class Backprop:
 
     def backward(self, factors, scale=None):
         """Fill ``self.grads`` with ∂ℓ/∂W_j (times ``scale`` if given) from the last forward pass."""
-        back = self.G
+        back, matmul = self.G, self.xp.matmul
         if scale is not None:
             back *= scale
         for j in range(self.depth - 1, 0, -1):
-            np.matmul(back, factors[0].mT if j == 1 else self.prefix_T[j - 1], out=self.grads[j])
+            matmul(back, factors[0].swapaxes(-1, -2) if j == 1 else self.prefix_T[j - 1], out=self.grads[j])
             nxt = self.grads[0] if j == 1 else self.back[j - 1]
-            back = np.matmul(factors[j].mT, back, out=nxt)
+            back = matmul(factors[j].swapaxes(-1, -2), back, out=nxt)
 
     def evaluate(self, factors, scale=None):
         """Loss, with ``self.grads`` filled: one forward and one backward pass."""
@@ -157,6 +159,7 @@ def train(
     eps: float = 1e-4,
     explode: float = 1e6,
     progress: bool | None = None,
+    backend: str | None = None,
 ) -> Trajectory:
     """Train the factors on ``problem`` by gradient descent and record the trajectory.
 
@@ -194,6 +197,9 @@ def train(
     progress
         Show a tqdm progress bar; default: for runs of ≥ 50,000 steps when the environment sets
         ``DMFNB_PROGRESS=1`` (as ``python -m dmfnb reproduce`` does).
+    backend
+        ``"numpy"`` or ``"cupy"`` (an NVIDIA GPU); default ``DMFNB_BACKEND`` or numpy. Inputs and
+        the returned trajectory are numpy arrays either way (see :mod:`dmfnb.backend`).
 
     Returns
     -------
@@ -235,7 +241,11 @@ def train(
             raise ValueError(f"entries must be pairs (i, j) inside the {n}×{m} matrix, got {e}")
 
     rec_steps = _record_steps(record, steps)
-    bp = Backprop(problem, factors)
+    xp = namespace(backend)
+    if xp is not np:
+        factors = [xp.asarray(f) for f in factors]
+    # The loop computes with the problem on the device; records are taken on the host copy.
+    bp = Backprop(problem if xp is np else problem.to_device(xp), factors, xp)
     runs = 1 if batch is None else batch
     lr_run = np.broadcast_to(lr_arr, (runs,)).astype(float)
     active = np.ones(runs, dtype=bool)
@@ -252,7 +262,7 @@ def train(
         next_rec = 0
         while True:
             loss = bp.forward(factors)
-            loss_run = np.atleast_1d(loss)
+            loss_run = np.atleast_1d(to_host(loss))
             if limit is None:
                 limit = explode * np.maximum(loss_run, np.finfo(float).tiny)
             if not np.all(loss_run <= limit):
@@ -271,16 +281,16 @@ def train(
                 break
             if optimizer == "gd":
                 # Pre-scaling G by η (zero for finished runs) makes each update one subtraction.
-                bp.backward(factors, (lr_run * active).reshape(shape3) if batch is not None
+                bp.backward(factors, xp.asarray((lr_run * active).reshape(shape3)) if batch is not None
                             else lr_run[0])
                 for f, g in zip(factors, bp.grads, strict=True):
                     f -= g
             else:
                 bp.backward(factors)
-                sq = sum(np.sum(g * g, axis=(-2, -1)) for g in bp.grads)
-                v = alpha * v + (1 - alpha) * np.atleast_1d(sq)
+                sq = sum(xp.sum(g * g, axis=(-2, -1)) for g in bp.grads)
+                v = alpha * v + (1 - alpha) * np.atleast_1d(to_host(sq))
                 step = lr_run / (np.sqrt(v / (1 - alpha ** (t + 1))) + eps) * active
-                step = step.reshape(shape3) if batch is not None else step[0]
+                step = xp.asarray(step.reshape(shape3)) if batch is not None else step[0]
                 for f, g in zip(factors, bp.grads, strict=True):
                     g *= step
                     f -= g
@@ -305,7 +315,7 @@ def train(
         frobenius=np.array(log["fro"]),
         nuclear=np.array(log["nuc"]),
         effective_rank=np.array(log["erank"]),
-        factors=factors,
+        factors=[to_host(f) for f in factors],
         stop_step=stop_step,
         converged=converged,
         products=np.array(log["W"]) if keep_products else None,
@@ -314,10 +324,11 @@ def train(
 
 
 def _record(log, t, loss, problem, W, top_k, entries, keep_products):
+    W = to_host(W)
     s = np.linalg.svd(W, compute_uv=False)
     log["steps"].append(t)
-    log["loss"].append(np.copy(loss))
-    log["error"].append(problem.reconstruction_error(W))
+    log["loss"].append(np.copy(to_host(loss)))
+    log["error"].append(to_host(problem.reconstruction_error(W)))
     log["sv"].append(s[..., :top_k])
     log["entries"].append(np.stack([W[..., i, j] for i, j in entries], axis=-1) if entries
                           else np.zeros((*W.shape[:-2], 0)))

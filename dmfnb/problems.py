@@ -65,14 +65,24 @@ class Problem:
         return self.target.dtype
 
     def astype(self, dtype) -> Problem:
-        """A copy whose floating-point data has ``dtype`` (e.g. float32 for speed)."""
+        """A copy whose floating-point data has ``dtype`` (e.g. float32 for speed); ``self`` if it has."""
         dtype = np.dtype(dtype)
         if dtype.kind != "f":
             raise ValueError(f"dtype must be a floating type such as float32, got {dtype}")
+        if dtype == self.dtype:
+            return self
         clone = copy.copy(self)
         for name, value in vars(self).items():
             if isinstance(value, np.ndarray) and value.dtype.kind == "f":
                 setattr(clone, name, value.astype(dtype))
+        return clone
+
+    def to_device(self, xp) -> Problem:
+        """A copy whose arrays live in the array module ``xp`` (:mod:`cupy`), for the engine."""
+        clone = copy.copy(self)
+        for name, value in vars(self).items():
+            if isinstance(value, np.ndarray):
+                setattr(clone, name, xp.asarray(value))
         return clone
 
     def loss_and_gradient(
@@ -182,7 +192,9 @@ class SensingProblem(Problem):
     target
         The ground truth W*, shape (n, m) or a stack (B, n, m).
     measurements
-        The matrices A_i, shape (k, n, m) or (B, k, n, m).
+        The matrices A_i, shape (k, n, m), or (B, k, n, m) for a stack with its own matrices per
+        problem. A stack of targets with one (k, n, m) array *shares* the measurements: each step
+        then reads them once for all B problems (one matrix product instead of B).
     weights
         Optional per-measurement weights summing to 1 per problem, shape (k,) or (B, k); the
         default 1/k. Zero weights let stacks of problems with different k share one array.
@@ -192,11 +204,14 @@ class SensingProblem(Problem):
         self.target = as_matrix_stack("target", target)
         A = np.asarray(measurements, dtype=self.target.dtype)
         lead = self.target.shape[:-2]
-        if A.ndim != self.target.ndim + 1 or A.shape[:len(lead)] != lead or (
-            A.shape[-2:] != self.target.shape[-2:]
+        shared = A.ndim == 3 and len(lead) == 1
+        if (A.ndim != self.target.ndim + 1 and not shared) or A.shape[-2:] != self.target.shape[-2:] or (
+            not shared and A.shape[:len(lead)] != lead
         ):
             raise ValueError(
-                f"measurements must have shape {(*lead, 'k', *self.shape)}, got {A.shape}"
+                f"measurements must have shape {(*lead, 'k', *self.shape)}"
+                + (f" or {('k', *self.shape)} (shared by the stack)" if lead else "")
+                + f", got {A.shape}"
             )
         k = A.shape[-3]
         if weights is None:
@@ -207,15 +222,28 @@ class SensingProblem(Problem):
         self.measurements = A
         self.weights = weights
         self.num_observed = np.count_nonzero(weights, axis=-1) if lead else int(k)
-        # The operator as a (k × nm) matrix: one matmul forward, one back.
-        self._op = A.reshape(*lead, k, -1)
         self.observations = self._apply(self.target)
+
+    @property
+    def shared(self) -> bool:
+        """Whether a stack of problems shares one array of measurement matrices."""
+        return self.measurements.ndim == 3 and self.target.ndim == 3
+
+    @property
+    def _op(self) -> np.ndarray:
+        # The operator as a (k × nm) matrix (a view): one matrix product forward, one back.
+        A = self.measurements
+        return A.reshape(*A.shape[:-2], -1)
 
     @classmethod
     def random(
         cls, target, num_observed: int, *, seed: int | np.random.Generator | None
     ) -> SensingProblem:
-        """Draw ``num_observed`` measurement matrices with i.i.d. N(0, 1/n²) entries (n = rows)."""
+        """Draw ``num_observed`` measurement matrices with i.i.d. N(0, 1/n²) entries (n = rows).
+
+        The matrices are drawn one after another from one generator, so with the same seed the
+        first k of a larger draw are the k of a smaller one (nested designs).
+        """
         target = as_matrix_stack("target", target)
         if target.ndim != 2:
             raise ValueError("SensingProblem.random takes one target matrix; stack afterwards")
@@ -225,13 +253,18 @@ class SensingProblem(Problem):
         return cls(target, A)
 
     def _apply(self, W):
+        if self.shared:  # (B, nm) @ (nm, k): one product for the whole stack
+            return W.reshape(W.shape[0], -1) @ self._op.T
         vec = W.reshape(*W.shape[:-2], -1, 1)
         return np.matmul(self._op, vec)[..., 0]
 
     def loss_and_gradient(self, W, out=None):
         resid = self._apply(W) - self.observations
         wr = 2.0 * self.weights * resid
-        grad = np.matmul(wr[..., None, :], self._op)[..., 0, :].reshape(W.shape)
+        if self.shared:
+            grad = (wr @ self._op).reshape(W.shape)
+        else:
+            grad = np.matmul(wr[..., None, :], self._op)[..., 0, :].reshape(W.shape)
         if out is not None:
             out[...] = grad
             grad = out
@@ -239,13 +272,25 @@ class SensingProblem(Problem):
         return (float(loss) if np.ndim(loss) == 0 else loss), grad
 
     def _stack(self, problems):
-        k = max(p.measurements.shape[-3] for p in problems)
-        A = np.zeros((len(problems), k, *self.shape))
-        w = np.zeros((len(problems), k))
+        targets = np.stack([p.target for p in problems])
+        longest = max((p.measurements for p in problems), key=len)
+        k = len(longest)
+        w = np.zeros((len(problems), k), dtype=self.dtype)
+        for b, p in enumerate(problems):
+            w[b, : p.weights.shape[0]] = p.weights
+        if all(_is_prefix(p.measurements, longest) for p in problems):
+            # Every problem measures with the first k_b of the same matrices: share them.
+            return SensingProblem(targets, longest, w)
+        A = np.zeros((len(problems), k, *self.shape), dtype=self.dtype)
         for b, p in enumerate(problems):
             A[b, : p.measurements.shape[0]] = p.measurements
-            w[b, : p.weights.shape[0]] = p.weights
-        return SensingProblem(np.stack([p.target for p in problems]), A, w)
+        return SensingProblem(targets, A, w)
+
+
+def _is_prefix(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether ``a`` is the very memory of ``b[:len(a)]`` (a view: equal without comparing values)."""
+    return (a.shape[1:] == b.shape[1:] and len(a) <= len(b) and a.dtype == b.dtype
+            and a.strides == b.strides and a.ctypes.data == b.ctypes.data)
 
 
 class LeastSquaresProblem(Problem):

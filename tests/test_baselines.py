@@ -85,3 +85,31 @@ def test_clear_errors_on_bad_input():
             dm.min_nuclear_norm(prob, tol=bad)
     with pytest.raises(ValueError, match="solvers is empty"):
         dm.min_nuclear_norm(prob, solvers=())
+
+
+@pytest.mark.parametrize("kind", ["completion", "sensing"])
+@pytest.mark.parametrize("tol", [1e-3, 0.0])
+def test_admm_agrees_with_an_interior_point_solver(kind, tol):
+    target = dm.low_rank_target((14, 14), 2, seed=0)
+    cls = dm.CompletionProblem if kind == "completion" else dm.SensingProblem
+    prob = cls.random(target, 90 if kind == "completion" else 60, seed=1)
+    Xc, ic = dm.min_nuclear_norm(prob, tol, solvers=("CLARABEL",), return_info=True)
+    Xa, ia = dm.min_nuclear_norm(prob, tol, solvers=("ADMM",), return_info=True)
+    assert ia["solver"] == "ADMM" and ia["status"] == "optimal" and ia["iterations"] > 1
+    assert ia["nuclear_norm"] == pytest.approx(ic["nuclear_norm"], rel=1e-5)
+    assert np.linalg.norm(Xa - Xc) <= 1e-4 * np.linalg.norm(Xc)
+    assert ia["max_violation"] <= tol + 1e-4
+
+
+def test_admm_iteration_limit_and_bad_options():
+    target = dm.low_rank_target((10, 10), 2, seed=0)
+    prob = dm.CompletionProblem.random(target, 50, seed=1)
+    _, info = dm.admm_nuclear_norm(prob, max_iters=3)
+    assert not info["converged"] and info["iterations"] == 3
+    with pytest.raises(dm.SolverError, match="ADMM: status optimal_inaccurate"):
+        dm.min_nuclear_norm(prob, solvers=("ADMM",), max_iters=3)
+    for name, bad in (("rho", 0.0), ("eps_abs", -1.0), ("eps_rel", float("nan"))):
+        with pytest.raises(ValueError, match=name):
+            dm.admm_nuclear_norm(prob, **{name: bad})
+    with pytest.raises(ValueError, match="max_iters"):
+        dm.admm_nuclear_norm(prob, max_iters=0)

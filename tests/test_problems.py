@@ -70,6 +70,33 @@ def test_sensing_stack_with_different_counts(target):
     assert list(stacked.num_observed) == [10, 25]
 
 
+def test_sensing_stack_shares_a_nested_design(target):
+    """Problems measured by the first k_b of one design stack without copying it, and the shared
+    stack gives the numbers of the per-problem stack (and of the single problems)."""
+    design = dm.SensingProblem.random(target, 25, seed=1).measurements
+    targets = [target, 2.0 * target, target[::-1].copy()]
+    probs = [dm.SensingProblem(t, design[:k]) for t, k in zip(targets, (10, 25, 17), strict=True)]
+    shared = dm.stack_problems(probs)
+    assert shared.shared and np.shares_memory(shared.measurements, design)
+    # The same problems with their own copies of the matrices: the padded per-problem stack.
+    copies = dm.stack_problems([dm.SensingProblem(p.target, p.measurements.copy()) for p in probs])
+    assert not copies.shared and copies.measurements.shape == (3, 25, *target.shape)
+    W = np.random.default_rng(3).standard_normal((3, *target.shape))
+    (l1, g1), (l2, g2) = shared.loss_and_gradient(W), copies.loss_and_gradient(W)
+    assert np.allclose(l1, l2, rtol=1e-13) and np.allclose(g1, g2, rtol=1e-12, atol=1e-14)
+    for b, p in enumerate(probs):
+        assert l1[b] == pytest.approx(p.loss(W[b]), rel=1e-13)
+        assert np.allclose(g1[b], p.gradient(W[b]), rtol=1e-12, atol=1e-14)
+    assert list(shared.num_observed) == [10, 25, 17]
+    # float32 keeps the sharing; the same dtype is no copy at all
+    single = shared.astype(np.float32)
+    assert single.shared and single.measurements.dtype == np.float32
+    assert shared.astype(np.float64) is shared
+    # a view that is not a prefix (rows 1..10) is not mistaken for one
+    other = dm.SensingProblem(target, design[1:11])
+    assert not dm.stack_problems([probs[1], other]).shared
+
+
 def test_bad_inputs_raise_clear_errors(target):
     comp = dm.CompletionProblem.random(target, 20, seed=1)
     with pytest.raises(ValueError, match="last dimensions must be"):

@@ -1,0 +1,35 @@
+import numpy as np
+import pytest
+
+import dmfnb as dm
+from dmfnb.experiments import low_rank_bias as lrb
+from dmfnb.parallel import jobs, map_jobs
+
+
+def test_jobs_reads_the_environment(monkeypatch):
+    monkeypatch.delenv("DMFNB_JOBS", raising=False)
+    assert jobs() == 1
+    monkeypatch.setenv("DMFNB_JOBS", "3")
+    assert jobs() == 3
+    for bad in ("0", "two", "-1"):
+        monkeypatch.setenv("DMFNB_JOBS", bad)
+        with pytest.raises(ValueError, match="DMFNB_JOBS must be a positive integer"):
+            jobs()
+    with pytest.raises(ValueError, match="n_jobs"):
+        map_jobs(abs, [1], n_jobs=0)
+
+
+def test_a_sweep_gives_the_same_numbers_on_two_processes(monkeypatch):
+    """Units are deterministic, so the number of worker processes changes nothing."""
+    p = dm.params("low_rank_bias", "default")
+    p.completion = {**p.completion, "shape": (12, 12), "rank": 2, "observations": (50, 80),
+                    "stack": 1}
+    p.max_steps = 3000
+    kwargs = {"depths": (2, 3), "ground_truths": 2}
+    monkeypatch.setenv("DMFNB_JOBS", "1")
+    one = lrb.observation_sweep(p, "completion", **kwargs)
+    monkeypatch.setenv("DMFNB_JOBS", "2")
+    two = lrb.observation_sweep(p, "completion", **kwargs)
+    for key in ("error", "effective_rank", "steps", "nn_error", "nn_norm"):
+        assert np.array_equal(one[key], two[key]), key
+    assert map_jobs(abs, [-3, 2, -1], n_jobs=2) == [3, 2, 1]
