@@ -12,7 +12,7 @@ OPENBLAS_NUM_THREADS ?= 1
 OMP_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS OMP_NUM_THREADS
 
-.PHONY: book test lint bench browser assignments clean
+.PHONY: book test lint bench bench-paper browser assignments clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)  ## speed ratios: engine vs numpy.matmul, batched vs looped
 	$(BIN)/python benchmarks/bench_engine.py
+
+bench-paper: $(STAMP)  ## iteration counts, the paper-scale completion sweep, SCS vs ADMM (~25 min)
+	$(BIN)/python benchmarks/bench_sweep.py --jobs 2 --long
+	$(BIN)/python benchmarks/bench_nuclear.py
 
 assignments: $(STAMP)  ## student notebooks (answers stubbed) and instructor notebooks
 	$(BIN)/python -m dmfnb assignments --book book --out assignments

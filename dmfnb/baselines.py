@@ -202,6 +202,7 @@ def admm_nuclear_norm(
     tol: float = 1e-3,
     *,
     rho: float = 1.0,
+    relax: float = 1.6,
     max_iters: int = 20_000,
     eps_abs: float = 1e-7,
     eps_rel: float = 1e-6,
@@ -226,6 +227,8 @@ def admm_nuclear_norm(
     for name, value in (("rho", rho), ("eps_abs", eps_abs), ("eps_rel", eps_rel)):
         if not (np.isfinite(value) and value > 0):
             raise ValueError(f"{name} must be a positive number, got {value!r}")
+    if not 0 < relax < 2:
+        raise ValueError(f"relax must lie in (0, 2) (1 = plain ADMM), got {relax!r}")
     if not isinstance(max_iters, (int, np.integer)) or max_iters < 1:
         raise ValueError(f"max_iters must be a positive integer, got {max_iters!r}")
     y, apply, adjoint, solve = _observation_operator(problem)
@@ -243,13 +246,14 @@ def admm_nuclear_norm(
         keep = s > 0
         xh = (U[:, keep] * s[keep]) @ Vt[keep]
         zh = np.clip(z - uz, lo, hi)
-        cx, cz = xh + ux, zh + uz
+        # Over-relaxation (Boyd et al. 2011, §3.4.3): project a point past the prox output.
+        xr, zr = relax * xh + (1 - relax) * x, relax * zh + (1 - relax) * z
+        cx, cz = xr + ux, zr + uz
         lam = solve(cz - apply(cx))
         x_new, z_new = cx + adjoint(lam), cz - lam
-        rx, rz = xh - x_new, zh - z_new
-        ux += rx
-        uz += rz
-        primal = np.sqrt(_sq(rx) + _sq(rz))
+        ux += xr - x_new
+        uz += zr - z_new
+        primal = np.sqrt(_sq(xh - x_new) + _sq(zh - z_new))
         dual = rho * np.sqrt(_sq(x_new - x) + _sq(z_new - z))
         x, z = x_new, z_new
         eps_pri = root * eps_abs + eps_rel * max(np.sqrt(_sq(xh) + _sq(zh)), np.sqrt(_sq(x) + _sq(z)))

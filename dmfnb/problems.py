@@ -204,10 +204,9 @@ class SensingProblem(Problem):
         self.target = as_matrix_stack("target", target)
         A = np.asarray(measurements, dtype=self.target.dtype)
         lead = self.target.shape[:-2]
-        shared = A.ndim == 3 and len(lead) == 1
-        if (A.ndim != self.target.ndim + 1 and not shared) or A.shape[-2:] != self.target.shape[-2:] or (
-            not shared and A.shape[:len(lead)] != lead
-        ):
+        per_problem = A.ndim == self.target.ndim + 1 and A.shape[:len(lead)] == lead
+        shared = bool(lead) and A.ndim == 3
+        if A.shape[-2:] != self.target.shape[-2:] or not (per_problem or shared):
             raise ValueError(
                 f"measurements must have shape {(*lead, 'k', *self.shape)}"
                 + (f" or {('k', *self.shape)} (shared by the stack)" if lead else "")

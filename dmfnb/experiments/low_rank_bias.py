@@ -195,9 +195,9 @@ def _gather(outs: list[dict]) -> dict:
     return res
 
 
-def _run(plan: dict[str, list[tuple]]) -> dict[str, dict]:
-    """Run every group's units in one :func:`map_jobs` call (so the jobs overlap groups) and
-    gather each group's results."""
+def _run(plan: dict) -> dict:
+    """Run the units of every group (a depth, or ``"nuclear"``) in one :func:`map_jobs` call, so
+    the jobs overlap groups; return each group's gathered results."""
     units = [u for group in plan.values() for u in group]
     outs = iter(map_jobs(_work, units))
     results = {}
@@ -312,7 +312,7 @@ def nuclear_norm_test(p=None, *, observations=None, init_scales=None, deep_depth
     Returns
     -------
     dict
-        ``init_scales`` (S,); ``min_nuclear`` (G,) the cvxpy minimum; ``target_nuclear`` (G,);
+        ``init_scales`` (S,); ``min_nuclear`` (G,) the convex minimum; ``target_nuclear`` (G,);
         ``nuclear``, ``error``, ``effective_rank``, ``converged`` (G, S) for depth 2, and
         ``distance_to_min`` (G, S) = ‖W − X_min‖_F / ‖W*‖_F, its distance to the convex solution;
         ``deep_depths`` (D,) and ``deep_nuclear``, ``deep_error``, ``deep_effective_rank``,
