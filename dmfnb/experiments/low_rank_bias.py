@@ -583,7 +583,11 @@ def plot_nuclear_norm_test(res: dict):
     s = res["init_scales"]
     lo, hi = res["min_nuclear"][:, None], res["target_nuclear"][:, None]
     pos = (res["nuclear"] - lo) / (hi - lo)
-    fig, (a1, a2, a3) = plt.subplots(1, 3, figsize=(15, 4.2))
+    # Two panels above, one centred below: readable at the book's column width.
+    fig = plt.figure(figsize=(11, 8))
+    grid = fig.add_gridspec(2, 4)
+    a1, a2, a3 = (fig.add_subplot(grid[0, :2]), fig.add_subplot(grid[0, 2:]),
+                  fig.add_subplot(grid[1, 1:3]))
     a1.axhline(0.0, color=COLORS["vermillion"], ls="--", lw=1.5, label="min nuclear norm")
     a1.axhline(1.0, color="k", lw=1.2, label="ground truth")
     for g in range(pos.shape[0]):
