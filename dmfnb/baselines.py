@@ -251,7 +251,7 @@ def admm_nuclear_norm(
     root = np.sqrt(x.size + z.size)
     converged = False
     iterations = 0
-    while not converged and iterations < max_iters:
+    while iterations < max_iters:
         iterations += 1
         U, s, Vt = np.linalg.svd(x - ux, full_matrices=False)
         s = np.maximum(s - 1.0 / rho, 0.0)

@@ -328,7 +328,7 @@ def _record(log, t, loss, problem, W, top_k, entries, keep_products):
     s = np.linalg.svd(W, compute_uv=False)
     log["steps"].append(t)
     log["loss"].append(np.copy(to_host(loss)))
-    log["error"].append(to_host(problem.reconstruction_error(W)))
+    log["error"].append(problem.reconstruction_error(W))
     log["sv"].append(s[..., :top_k])
     log["entries"].append(np.stack([W[..., i, j] for i, j in entries], axis=-1) if entries
                           else np.zeros((*W.shape[:-2], 0)))

@@ -71,18 +71,18 @@ class Problem:
             raise ValueError(f"dtype must be a floating type such as float32, got {dtype}")
         if dtype == self.dtype:
             return self
-        clone = copy.copy(self)
-        for name, value in vars(self).items():
-            if isinstance(value, np.ndarray) and value.dtype.kind == "f":
-                setattr(clone, name, value.astype(dtype))
-        return clone
+        return self._map_arrays(lambda a: a.astype(dtype) if a.dtype.kind == "f" else a)
 
     def to_device(self, xp) -> Problem:
         """A copy whose arrays live in the array module ``xp`` (:mod:`cupy`), for the engine."""
+        return self._map_arrays(xp.asarray)
+
+    def _map_arrays(self, convert) -> Problem:
+        """A shallow copy with ``convert`` applied to every numpy array attribute."""
         clone = copy.copy(self)
         for name, value in vars(self).items():
             if isinstance(value, np.ndarray):
-                setattr(clone, name, xp.asarray(value))
+                setattr(clone, name, convert(value))
         return clone
 
     def loss_and_gradient(

@@ -120,12 +120,16 @@ def make_problems(p=None, kind: str = "completion", observations=None, ground_tr
     return [[SensingProblem(t, design[:m]) for m in observations] for t in targets]
 
 
+def _init_stack(shape, depth: int, scales, seeds) -> list[np.ndarray]:
+    """Stacked initial factors: run b from init scale ``scales[b]`` and seed ``seeds[b]``."""
+    return stack_factors([init_factors(shape, depth, scale=float(s), seed=sd)
+                          for s, sd in zip(scales, seeds, strict=True)])
+
+
 def _train_stack(p, problems, depth: int, scales, seeds, *, lr=None, optimizer="normalized",
                  max_steps=None, record="log", top_k=10):
     """Train one stacked batch: problem b from init scale ``scales[b]`` and seed ``seeds[b]``."""
-    shape = problems[0].shape
-    factors = stack_factors([init_factors(shape, depth, scale=float(s), seed=sd)
-                             for s, sd in zip(scales, seeds, strict=True)])
+    factors = _init_stack(problems[0].shape, depth, scales, seeds)
     start = time.process_time()
     traj = train(stack_problems(problems), factors, lr=p.lr if lr is None else lr,
                  steps=int(p.max_steps if max_steps is None else max_steps), optimizer=optimizer,
@@ -145,8 +149,7 @@ def _work(unit: tuple) -> dict:
     start = time.process_time()
     if unit[0] == "train":
         _, problem, depth, scales, seeds, lr, tol, max_steps = unit
-        factors = stack_factors([init_factors(problem.shape, depth, scale=float(s), seed=sd)
-                                 for s, sd in zip(scales, seeds, strict=True)])
+        factors = _init_stack(problem.shape, depth, scales, seeds)
         tr = train(problem, [f.astype(problem.dtype) for f in factors], lr=lr, steps=max_steps,
                    optimizer="normalized", tol=tol, record=[0], progress=False)
         out = {"error": tr.error[-1], "effective_rank": tr.effective_rank[-1],
@@ -353,7 +356,7 @@ def solver_agreement(p=None, solvers=("SCS", "ADMM")) -> dict:
     """The convex baseline solved two ways on the conjecture's instances (one per ground truth).
 
     cvxpy's SCS is the authors' solver; ADMM (:func:`dmfnb.admm_nuclear_norm`) is what the paper
-    scale uses. Returns ``nuclear`` and ``seconds`` (S, G) per solver, ``norm_gap`` (G,) the
+    scale uses. Returns ``nuclear`` and ``seconds`` (2, G), one row per solver, ``norm_gap`` (G,) the
     relative difference of the two nuclear norms and ``distance`` (G,) = ‖X₁ − X₂‖_F/‖X₁‖_F.
     """
     p = _params(p)
