@@ -25,7 +25,7 @@ import numpy as np
 
 import dmfnb as dm
 from dmfnb.experiments import low_rank_bias as lrb
-from dmfnb.parallel import jobs
+from dmfnb.infra.parallel import jobs
 
 
 def run(problem, depth: int, lr: float, dtype, steps: int) -> dict:

@@ -1,24 +1,21 @@
 """dmfnb: the engine of the book *Implicit Regularization in Deep Matrix Factorization*.
 
-A flat namespace over small modules::
+The top-level namespace is the model API: problems, factors, training, metrics, baselines, and
+the theory the chapters test::
 
     import dmfnb as dm
     target = dm.low_rank_target((100, 100), 5, seed=0)
     problem = dm.CompletionProblem.random(target, 2000, seed=1)
     factors = dm.init_factors(problem.shape, 3, scale=1e-3, seed=2)
     traj = dm.train(problem, factors, lr=1e-3, steps=50_000, optimizer="normalized", tol=1e-6)
+
+Layout: core modules at the top (``problems``, ``targets``, ``factors``, ``engine``, ``metrics``,
+``baselines``); ``dmfnb.theory`` (what the theorems predict); ``dmfnb.chapters`` (one package per
+chapter: params, compute, checks, tables, figures, explorer); ``dmfnb.infra`` (scales, reproduce,
+process pool, backend, classroom, plotting, the check and table types).
 """
 
 from .baselines import SolverError, admm_nuclear_norm, min_nuclear_norm
-from .dynamics import (
-    end_to_end_rate,
-    integrate_mode,
-    mode_rate,
-    mode_time,
-    plateau_time,
-    saxe_mode,
-    singular_value_rate,
-)
 from .engine import DivergenceError, Trajectory, train
 from .factors import (
     balanced_factors,
@@ -29,7 +26,6 @@ from .factors import (
     stack_factors,
 )
 from .metrics import effective_rank, nuclear_norm, numerical_rank, schatten
-from .plotting import COLORS, depth_color, use_book_style
 from .problems import (
     CompletionProblem,
     LeastSquaresProblem,
@@ -37,54 +33,84 @@ from .problems import (
     SensingProblem,
     stack_problems,
 )
-from .scales import current_scale, params
 from .targets import low_rank_target
-
-# Modules added by the chapters export their own public names through __all__.
-from .glrl import *
-from .hessian import *
-from .regression import *
-from . import glrl as _glrl, hessian as _hessian, regression as _regression
+from .theory.dynamics import (
+    end_to_end_rate,
+    integrate_mode,
+    mode_rate,
+    mode_time,
+    plateau_time,
+    saxe_mode,
+    singular_value_rate,
+)
+from .theory.glrl import GLRLResult, greedy_low_rank, mirror_factors, symmetric_mask
+from .theory.hessian import factor_hessian, hessian_eigs, loss_hessian, unflatten_factors
+from .theory.regression import (
+    RegressionModes,
+    RegressionProblem,
+    codiagonality_defect,
+    escape_time,
+    mode_amplitudes,
+    mode_solution,
+    reduced_rank_path,
+    reduced_rank_solution,
+    regression_modes,
+    sharpness,
+    stability_limit,
+    synthetic_regression,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "COLORS",
     "CompletionProblem",
     "DivergenceError",
+    "GLRLResult",
     "LeastSquaresProblem",
     "Problem",
+    "RegressionModes",
+    "RegressionProblem",
     "SensingProblem",
     "SolverError",
     "Trajectory",
     "__version__",
+    "admm_nuclear_norm",
     "balanced_factors",
     "balancedness",
-    "current_scale",
-    "depth_color",
+    "codiagonality_defect",
     "effective_rank",
     "end_to_end_rate",
+    "escape_time",
+    "factor_hessian",
     "gradients",
+    "greedy_low_rank",
+    "hessian_eigs",
     "init_factors",
     "integrate_mode",
+    "loss_hessian",
     "low_rank_target",
-    "admm_nuclear_norm",
     "min_nuclear_norm",
+    "mirror_factors",
+    "mode_amplitudes",
     "mode_rate",
+    "mode_solution",
     "mode_time",
     "nuclear_norm",
     "numerical_rank",
-    "params",
     "plateau_time",
     "product",
+    "reduced_rank_path",
+    "reduced_rank_solution",
+    "regression_modes",
     "saxe_mode",
     "schatten",
+    "sharpness",
     "singular_value_rate",
+    "stability_limit",
     "stack_factors",
     "stack_problems",
+    "symmetric_mask",
+    "synthetic_regression",
     "train",
-    "use_book_style",
-    *_glrl.__all__,
-    *_hessian.__all__,
-    *_regression.__all__,
+    "unflatten_factors",
 ]

@@ -18,6 +18,8 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--out", default="results", help="folder for the JSON results and figures")
     r.add_argument("--jobs", type=int, default=None,
                    help="worker processes for independent runs (default: $DMFNB_JOBS or 1)")
+    r.add_argument("--force", action="store_true",
+                   help="recompute every step, even those with a matching saved result")
     r.add_argument("--backend", choices=("numpy", "cupy"), default=None,
                    help="where training runs: numpy, or cupy on an NVIDIA GPU "
                         "(default: $DMFNB_BACKEND or numpy)")
@@ -25,8 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "reproduce":
         import os
 
-        from .reproduce import chapters, reproduce
-        from .scales import current_scale
+        from .infra.reproduce import chapters, reproduce, verdict
+        from .infra.scales import current_scale
 
         os.environ.setdefault("DMFNB_PROGRESS", "1")
         if args.jobs is not None:
@@ -36,11 +38,17 @@ def main(argv: list[str] | None = None) -> int:
         if args.backend is not None:
             os.environ["DMFNB_BACKEND"] = args.backend
         scale = args.scale or current_scale()
-        names = sorted(chapters()) if args.chapter == "all" else [args.chapter]
-        for name in names:
-            reproduce(name, scale, args.out)
+        known = sorted(chapters())
+        if args.chapter != "all" and args.chapter not in known:
+            parser.error(f"unknown chapter {args.chapter!r}; choose from {', '.join(known)} or all")
+        names = known if args.chapter == "all" else [args.chapter]
+        reports = [reproduce(name, scale, args.out, force=args.force) for name in names]
+        ok, line = verdict(reports)
+        print(line, flush=True)
+        if not ok:
+            return 1
     elif args.command == "assignments":
-        from .classroom import make_assignments
+        from .infra.classroom import make_assignments
 
         for path in make_assignments(args.book, args.out):
             print(f"wrote {path} (and its instructor version)")

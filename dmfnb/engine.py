@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .backend import namespace, to_host
-from .factors import check_factors, product
+from .factors import Backprop, check_factors, product
+from .infra.backend import namespace, to_host
 from .metrics import effective_rank
 
 __all__ = ["DivergenceError", "Trajectory", "train"]
@@ -23,61 +23,6 @@ OPTIMIZERS = ("gd", "normalized")
 
 class DivergenceError(FloatingPointError):
     """Raised when the loss becomes non-finite or explodes: the learning rate is too large."""
-
-
-class Backprop:
-    """Preallocated forward/backward sweep computing the loss and every factor's gradient.
-
-    With P_j = W_j ⋯ W_1 and G = ∇ℓ(W): forward P_j = W_j P_{j−1}; backward
-    B_N = G, grad_j = B_j P_{j−1}ᵀ, B_{j−1} = W_jᵀ B_j, and grad_1 = B_1.
-    """
-
-    def __init__(self, problem, factors: list[np.ndarray], xp=np):
-        self.problem = problem
-        self.xp = xp
-        self.depth = len(factors)
-        lead = factors[0].shape[:-2]
-        if problem.batch is not None:
-            lead = (problem.batch,)
-        dtype = np.result_type(*factors)
-        m = factors[0].shape[-1]
-        self.prefix = [None] + [
-            xp.empty((*lead, f.shape[-2], m), dtype) for f in factors[1:]
-        ]
-        self.grads = [xp.empty((*lead, *f.shape[-2:]), dtype) for f in factors]
-        self.back = [xp.empty((*lead, f.shape[-1], m), dtype) for f in factors[1:]]
-        self.G = self.grads[0] if self.depth == 1 else xp.empty((*lead, *problem.shape), dtype)
-        # Transposed views of the prefix buffers never change: make them once (tiny problems
-        # spend much of a step in such Python-level calls).
-        self.prefix_T = [None] + [b.swapaxes(-1, -2) for b in self.prefix[1:]]
-        self.W = None
-
-    def forward(self, factors):
-        """Compute W = W_N ⋯ W_1 (kept as ``self.W``), the loss and G = ∇ℓ(W); return the loss."""
-        P = factors[0]
-        for j in range(1, self.depth):
-            P = self.xp.matmul(factors[j], P, out=self.prefix[j])
-        self.W = P
-        loss, G = self.problem.loss_and_gradient(P, out=self.G)
-        if G is not self.G:  # a problem that ignored ``out``
-            self.G[...] = G
-        return loss
-
-    def backward(self, factors, scale=None):
-        """Fill ``self.grads`` with ∂ℓ/∂W_j (times ``scale`` if given) from the last forward pass."""
-        back, matmul = self.G, self.xp.matmul
-        if scale is not None:
-            back *= scale
-        for j in range(self.depth - 1, 0, -1):
-            matmul(back, factors[0].swapaxes(-1, -2) if j == 1 else self.prefix_T[j - 1], out=self.grads[j])
-            nxt = self.grads[0] if j == 1 else self.back[j - 1]
-            back = matmul(factors[j].swapaxes(-1, -2), back, out=nxt)
-
-    def evaluate(self, factors, scale=None):
-        """Loss, with ``self.grads`` filled: one forward and one backward pass."""
-        loss = self.forward(factors)
-        self.backward(factors, scale)
-        return loss
 
 
 @dataclass

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import dmfnb as dm
-from dmfnb import backend, engine
+from dmfnb import engine
+from dmfnb.infra import backend
 
 
 class DeviceArray(np.ndarray):

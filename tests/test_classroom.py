@@ -9,7 +9,7 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from dmfnb.classroom import make_assignments, solution_cells, student_notebook
+from dmfnb.infra.classroom import make_assignments, solution_cells, student_notebook
 
 BOOK = Path(__file__).resolve().parents[1] / "book"
 CHAPTERS = sorted(p for p in BOOK.glob("*.ipynb"))

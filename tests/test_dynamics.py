@@ -1,10 +1,10 @@
-"""Tests of dmfnb.dynamics: the singular-value ODE, the end-to-end ODE and the exact mode solutions."""
+"""Tests of dmfnb.theory.dynamics: the singular-value ODE, the end-to-end ODE and the exact mode solutions."""
 
 import numpy as np
 import pytest
 
 import dmfnb as dm
-from dmfnb.dynamics import plateau_time
+from dmfnb.theory.dynamics import plateau_time
 
 
 def _aligned(shape, strengths, seed):

@@ -25,16 +25,3 @@ def test_norms_and_ranks():
     assert np.allclose(dm.nuclear_norm(stack), [7.0, 3.0])
     with pytest.raises(ValueError, match="p must be > 0"):
         dm.schatten(W, 0)
-
-
-def test_scales_switch(monkeypatch):
-    monkeypatch.delenv("DMFNB_SCALE", raising=False)
-    assert dm.current_scale() == "default"
-    monkeypatch.setenv("DMFNB_SCALE", "paper")
-    assert dm.current_scale() == "paper"
-    assert dm.params("low_rank_bias").scale == "paper"
-    monkeypatch.setenv("DMFNB_SCALE", "huge")
-    with pytest.raises(ValueError, match="DMFNB_SCALE must be one of"):
-        dm.current_scale()
-    with pytest.raises(ValueError, match="unknown experiment"):
-        dm.params("nope", "default")

@@ -3,7 +3,7 @@ import pytest
 
 import dmfnb as dm
 from dmfnb.experiments import low_rank_bias as lrb
-from dmfnb.parallel import jobs, map_jobs
+from dmfnb.infra.parallel import jobs, map_jobs
 
 
 def test_jobs_reads_the_environment(monkeypatch):

@@ -23,8 +23,8 @@ from ..baselines import min_nuclear_norm
 from ..engine import train
 from ..factors import init_factors, stack_factors
 from ..metrics import effective_rank, nuclear_norm
-from ..parallel import map_jobs
-from ..plotting import interact
+from ..infra.parallel import map_jobs
+from ..infra.plotting import interact
 from ..problems import CompletionProblem, SensingProblem, stack_problems
 from ..targets import low_rank_target
 
@@ -66,7 +66,7 @@ _ROLES = {"target": 1, "observe": 2, "init": 3, "explore": 4}
 
 def _params(p):
     if p is None:
-        from ..scales import params
+        from ..infra.scales import params
 
         p = params("low_rank_bias")
     return p
@@ -545,7 +545,7 @@ def sweep_table(sweep: dict) -> str:
 def plot_sweep(ax, sweep: dict, *, recover: float = 1e-3, fail: float = 1e-2, legend: bool = True):
     """Error against observations (as multiples of r(2n − r)): median over ground truths (line),
     min–max band; hollow markers where some run had not reached the loss tolerance."""
-    from ..plotting import COLORS, depth_color
+    from ..infra.plotting import COLORS, depth_color
 
     x = sweep["ratios"]
     for i, d in enumerate(sweep["depths"]):
@@ -581,7 +581,7 @@ def plot_nuclear_norm_test(res: dict):
     the minimum-nuclear-norm solution; (c) its effective rank."""
     import matplotlib.pyplot as plt
 
-    from ..plotting import COLORS, depth_color
+    from ..infra.plotting import COLORS, depth_color
 
     s = res["init_scales"]
     lo, hi = res["min_nuclear"][:, None], res["target_nuclear"][:, None]
@@ -638,7 +638,7 @@ def plot_optimizers(res: dict):
     errors of plain GD against those of the normalized step."""
     import matplotlib.pyplot as plt
 
-    from ..plotting import depth_color
+    from ..infra.plotting import depth_color
 
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.2))
     k = len(res["observations"]) // 2
@@ -693,7 +693,7 @@ def explorer_figure(p=None, *, observations: int | None = None, depth: int = 3, 
     along training."""
     import matplotlib.pyplot as plt
 
-    from ..plotting import COLORS, depth_color
+    from ..infra.plotting import COLORS, depth_color
 
     r = explorer_run(p, observations=observations, depth=depth, init_scale=10.0 ** log10_init, kind=kind)
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.9))
@@ -743,7 +743,7 @@ def explorer(p=None):
 
 
 def _steps():
-    from ..reproduce import Step
+    from ..infra.reproduce import Step
 
     return [
         Step("completion", lambda p, _: observation_sweep(p, "completion"), sweep_figure),

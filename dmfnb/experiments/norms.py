@@ -20,7 +20,7 @@ import numpy as np
 
 from ..engine import train
 from ..factors import balanced_factors, product, stack_factors
-from ..plotting import interact
+from ..infra.plotting import interact
 from ..problems import CompletionProblem, stack_problems
 
 __all__ = [
@@ -47,7 +47,7 @@ ENTRIES = ((0, 0), (0, 1), (1, 0), (1, 1))
 
 def _params(p):
     if p is None:
-        from ..scales import params
+        from ..infra.scales import params
 
         p = params("norms")
     return p
@@ -214,7 +214,7 @@ def plot_norms(results: dict, *, run: int = 0):
     """Frobenius and nuclear norms and the effective rank minus 1 against the loss, one colour per depth."""
     import matplotlib.pyplot as plt
 
-    from ..plotting import depth_color
+    from ..infra.plotting import depth_color
 
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.0))
     for d, res in results.items():
@@ -240,7 +240,7 @@ def plot_perturbed(results: dict):
     """−W₁₁ against the loss for the first converged run of each ε, with the rank-one value 1/ε dashed."""
     import matplotlib.pyplot as plt
 
-    from ..plotting import COLORS
+    from ..infra.plotting import COLORS
 
     colors = [COLORS[c] for c in ("blue", "orange", "green", "vermillion", "purple", "sky")]
     fig, ax = plt.subplots(figsize=(7.0, 4.2))
@@ -333,7 +333,7 @@ def _floats(results: dict) -> dict:
 
 
 def _steps():
-    from ..reproduce import Step
+    from ..infra.reproduce import Step
 
     return [
         Step("depths", lambda p, _: run_depths(p), plot_norms),

@@ -13,9 +13,9 @@ from scipy.optimize import minimize
 
 from ..engine import DivergenceError, train
 from ..factors import init_factors, stack_factors
-from ..plotting import interact
+from ..infra.plotting import interact
 from ..problems import stack_problems
-from ..regression import (
+from ..theory.regression import (
     RegressionProblem,
     escape_time,
     mode_amplitudes,
@@ -56,7 +56,7 @@ __all__ = [
 
 def _params(p):
     if p is None:
-        from ..scales import params
+        from ..infra.scales import params
 
         p = params("reduced_rank")
     return p
@@ -344,7 +344,7 @@ def explorer_figure(p=None, *, log10_eps: float = -8.0, lr_fraction: float | Non
     """
     import matplotlib.pyplot as plt
 
-    from ..plotting import COLORS
+    from ..infra.plotting import COLORS
 
     p = _params(p)
     lr_fraction = float(p.lr_fraction) if lr_fraction is None else lr_fraction
@@ -404,7 +404,7 @@ _EPS_STYLES = (":", "--", "-", "-.")
 
 
 def _mode_colors():
-    from ..plotting import COLORS
+    from ..infra.plotting import COLORS
 
     return [COLORS[c] for c in ("blue", "orange", "green", "vermillion", "purple", "sky", "black")]
 
@@ -664,7 +664,7 @@ def summary(problem, cfd, st, one, sc, sw, vi) -> str:
 
 
 def _steps():
-    from ..reproduce import Step
+    from ..infra.reproduce import Step
 
     return [
         Step("closed_form_vs_direct", lambda p, _: closed_form_vs_direct(p)),

@@ -20,9 +20,9 @@ import numpy as np
 import scipy.linalg
 
 from ..factors import gradients, init_factors, product, stack_factors
-from ..glrl import greedy_low_rank, mirror_factors, symmetric_mask
-from ..hessian import factor_hessian, hessian_eigs, loss_hessian, unflatten_factors
-from ..plotting import interact
+from ..theory.glrl import greedy_low_rank, mirror_factors, symmetric_mask
+from ..theory.hessian import factor_hessian, hessian_eigs, loss_hessian, unflatten_factors
+from ..infra.plotting import interact
 from ..problems import CompletionProblem, LeastSquaresProblem, stack_problems
 
 __all__ = [
@@ -397,7 +397,7 @@ def plot_staircase(res: dict, *, axes=None, rank: int | None = None):
     """Loss (top) and singular values with the numerical rank (bottom) of one run, stages shaded."""
     import matplotlib.pyplot as plt
 
-    from ..plotting import COLORS, depth_color
+    from ..infra.plotting import COLORS, depth_color
 
     run = res["runs"][-1] if rank is None else next(r for r in res["runs"] if r["rank"] == rank)
     steps = res["steps"]
@@ -436,7 +436,7 @@ def plot_losses(stair: dict, *, axes=None):
     """One panel per depth: the loss of every rank's run, with the detected drops marked."""
     import matplotlib.pyplot as plt
 
-    from ..plotting import COLORS
+    from ..infra.plotting import COLORS
 
     depths = list(stair)
     if axes is None:
@@ -463,7 +463,7 @@ def plot_curvature(path: dict, *, ax=None):
     """The smallest Hessian eigenvalue along each depth's trajectory (symmetric-log scale)."""
     import matplotlib.pyplot as plt
 
-    from ..plotting import COLORS, depth_color
+    from ..infra.plotting import COLORS, depth_color
 
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 4))
@@ -484,7 +484,7 @@ def plot_glrl(cmp: dict, *, axes=None):
     """Left: distance of the GD path to each GLRL stage (smallest scale). Right: distance vs scale."""
     import matplotlib.pyplot as plt
 
-    from ..plotting import COLORS, depth_color
+    from ..infra.plotting import COLORS, depth_color
 
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(10, 4))
@@ -530,7 +530,7 @@ def explorer(p=None):
 
     Built on :func:`dmfnb.plotting.interact`, so it also runs headless.
     """
-    from ..scales import params
+    from ..infra.scales import params
 
     p = params("saddles") if p is None else p
 
@@ -551,7 +551,7 @@ def explorer(p=None):
 
 
 def _steps():
-    from ..reproduce import Step
+    from ..infra.reproduce import Step
 
     return [
         Step("staircase", lambda p, _: staircase(p), plot_losses),

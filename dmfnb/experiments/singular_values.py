@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import curve_fit
 
-from .. import dynamics as dyn
+from ..theory import dynamics as dyn
 from ..engine import train
 from ..factors import balanced_factors, balancedness, gradients, init_factors, product
 from ..problems import CompletionProblem, LeastSquaresProblem, SensingProblem, stack_problems
@@ -323,7 +323,7 @@ def mode_curves(depth: int, init_scale: float, strength: float, *, points: int =
 
 def plot_modes(ax, depth, init_scale, strength, *, others=True, log_time=False):
     """Draw the explorer's picture on ``ax``: u(t) at ``depth``, other depths faint."""
-    from ..plotting import depth_color
+    from ..infra.plotting import depth_color
 
     c = mode_curves(depth, init_scale, strength, log_time=log_time)
     tmax = c["t"][-1]
@@ -384,7 +384,7 @@ def plot_rate_check(res, *, depth_detail: int = 3):
     unbalanced (dashed). Right: predicted against measured dσ_r/dt at one depth."""
     import matplotlib.pyplot as plt
 
-    from ..plotting import COLORS, depth_color
+    from ..infra.plotting import COLORS, depth_color
 
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 4.8), gridspec_kw={"width_ratios": [1.4, 1]})
     lrs = res["lrs"]
@@ -423,7 +423,7 @@ def plot_exact_modes(res):
     """GD singular values (markers) on the exact mode solutions (lines), one panel per depth."""
     import matplotlib.pyplot as plt
 
-    from ..plotting import COLORS
+    from ..infra.plotting import COLORS
 
     depths = res["depths"]
     fig, axes = plt.subplots(1, len(depths), figsize=(3.4 * len(depths), 3.6), sharey=True)
@@ -448,7 +448,7 @@ def plot_plateau(res):
     """Lift time against init scale: GD (markers), exact integral (lines), asymptote (dashed)."""
     import matplotlib.pyplot as plt
 
-    from ..plotting import depth_color
+    from ..infra.plotting import depth_color
 
     fig, ax = plt.subplots(figsize=(7.5, 4.6))
     u0 = res["u0"]
@@ -475,7 +475,7 @@ def plot_completion_dynamics(res):
     """The authors' dynamics figure: top singular values over GD iterations, one panel per depth."""
     import matplotlib.pyplot as plt
 
-    from ..plotting import depth_color
+    from ..infra.plotting import depth_color
 
     depths = res["depths"]
     fig, axes = plt.subplots(1, len(depths), figsize=(3.4 * len(depths), 3.8), sharey=True)
@@ -606,7 +606,7 @@ def summary(p, rate, exact, plat, dyn) -> str:
 # --------------------------------------------------------------------------------------------
 
 def _steps():
-    from ..reproduce import Step
+    from ..infra.reproduce import Step
 
     return [
         Step("rate_check", lambda p, _: rate_check(p), plot_rate_check),

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validate import check_positive
+from .._validate import check_positive
 
 __all__ = [
     "GLRLResult",

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import expm
 
-from ._validate import check_positive
-from .factors import balanced_factors, check_factors
-from .problems import LeastSquaresProblem
+from .._validate import check_positive
+from ..factors import balanced_factors, check_factors
+from ..problems import LeastSquaresProblem
 
 __all__ = [
     "RegressionModes",

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.linalg
 
-from .factors import check_factors
+from ..factors import check_factors
 
 __all__ = [
     "factor_hessian",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.integrate import quad, solve_ivp
 
-from ._validate import as_matrix_stack, check_positive
+from .._validate import as_matrix_stack, check_positive
 
 __all__ = [
     "end_to_end_rate",

@@ -1,13 +1,15 @@
-"""The one place that maps ``DMFNB_SCALE`` to every experiment's parameters.
+"""The one scale switch: ``DMFNB_SCALE`` picks every chapter's parameters.
 
 ``DMFNB_SCALE`` unset (or ``default``) picks sizes that run each chapter in about a minute on two
-cores; ``DMFNB_SCALE=paper`` picks the authors' exact sizes where the paper gives them (Arora et al.,
-Razin & Cohen) and otherwise a larger instance, said in the block's comment. Each chapter owns one
-block below.
+cores; ``DMFNB_SCALE=paper`` picks the authors' exact sizes where the paper gives them and
+otherwise a larger instance. Each chapter's values live in ``dmfnb/chapters/<name>/params.py`` as a
+frozen dataclass whose defaults are the default scale; its paper scale is built from it with
+``dataclasses.replace``, so the paper block states only what differs.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 from types import MappingProxyType, SimpleNamespace
 
@@ -207,18 +209,24 @@ def current_scale() -> str:
     return scale
 
 
-def params(experiment: str, scale: str | None = None) -> SimpleNamespace:
-    """Parameters of ``experiment`` at ``scale`` (default: :func:`current_scale`).
+def params(chapter: str, scale: str | None = None):
+    """Parameters of ``chapter`` at ``scale`` (default: :func:`current_scale`).
 
-    Returns a namespace, e.g. ``p = dmfnb.params("low_rank_bias"); p.depths``; ``p.scale`` names
-    the scale used.
+    Returns the chapter's frozen ``Params`` dataclass for that scale (``p.scale`` names it),
+    e.g. ``p = dmfnb.infra.scales.params("norms"); p.depths``.
     """
-    if experiment not in _PARAMS:
-        raise ValueError(f"unknown experiment {experiment!r}; known: {sorted(_PARAMS)}")
+    from ..chapters import names
+
     scale = current_scale() if scale is None else scale
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
-    values = {**_PARAMS[experiment]["default"], **_PARAMS[experiment][scale]}
+    if chapter in names():
+        module = importlib.import_module(f"dmfnb.chapters.{chapter}.params")
+        return module.SCALES[scale]
+    # TRANSITION: chapters not yet moved to dmfnb/chapters read the old blocks below.
+    if chapter not in _PARAMS:
+        raise ValueError(f"unknown chapter {chapter!r}; known: {sorted({*names(), *_PARAMS})}")
+    values = {**_PARAMS[chapter]["default"], **_PARAMS[chapter][scale]}
     return SimpleNamespace(scale=scale, **values)
 
 
