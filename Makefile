@@ -12,6 +12,10 @@ OPENBLAS_NUM_THREADS ?= 1
 OMP_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS OMP_NUM_THREADS
 
+# Each chapter saves its check report here as it runs; the "Does it reproduce?" page gathers them.
+DMFNB_REPORTS ?= $(CURDIR)/_build/reports
+export DMFNB_REPORTS
+
 .PHONY: book test lint bench bench-paper browser assignments clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
@@ -31,12 +35,12 @@ book: $(STAMP) $(VENDOR)  ## execute the chapters (cached) and build the site in
 # Strict build first (warnings are errors, a failing cell fails it), then pytest: unit tests,
 # every chapter under nbval, and the built site in headless Chromium.
 test: $(STAMP) $(VENDOR) browser
-	$(BIN)/ruff check dmfnb tests benchmarks
+	$(BIN)/ruff check dmfnb tests benchmarks book
 	$(JB) build . --all -W -n --keep-going
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check dmfnb tests benchmarks
+	$(BIN)/ruff check dmfnb tests benchmarks book
 
 bench: $(STAMP)  ## speed ratios: engine vs numpy.matmul, batched vs looped
 	$(BIN)/python benchmarks/bench_engine.py

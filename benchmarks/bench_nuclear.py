@@ -21,7 +21,8 @@ import warnings
 import numpy as np
 
 import dmfnb as dm
-from dmfnb.experiments import low_rank_bias as lrb
+from dmfnb.chapters.low_rank_bias import compute as lrb
+from dmfnb.chapters.low_rank_bias.params import PAPER
 
 
 def solve(problem, solver: str, **options) -> dict:
@@ -43,7 +44,7 @@ def main() -> None:
     parser.add_argument("--scs-sensing", action="store_true", help="also SCS on sensing (slow)")
     parser.add_argument("--scs-limit", type=float, default=300.0)
     args = parser.parse_args()
-    p = dm.params("low_rank_bias", "paper")
+    p = PAPER
     print("| instance (100×100, rank 5) | solver | status | iterations | wall s | ‖X‖_* | error "
           "| ‖X − X_ADMM‖/‖X_ADMM‖ |")
     print("|---|---|---|---|---|---|---|---|")

@@ -24,7 +24,9 @@ import time
 import numpy as np
 
 import dmfnb as dm
-from dmfnb.experiments import low_rank_bias as lrb
+from dmfnb.chapters.low_rank_bias import compute as lrb
+from dmfnb.chapters.low_rank_bias import tables
+from dmfnb.chapters.low_rank_bias.params import PAPER
 from dmfnb.infra.parallel import jobs
 
 
@@ -77,10 +79,10 @@ def bench_sweep(p) -> None:
     wall = time.perf_counter() - t0
     print(f"\nPaper-scale completion sweep on {jobs()} process(es): "
           f"{wall:.0f} s wall; CPU s: "
-          + ", ".join(f"{k} {v:.0f}" for k, v in sw["cpu_seconds"].items()))
-    print(f"steps per run: median {np.median(sw['steps']):.0f}, max {np.max(sw['steps'])}; "
-          f"converged {int(np.sum(sw['converged']))}/{sw['converged'].size}\n")
-    print(lrb.sweep_table(sw))
+          + ", ".join(f"{k} {v:.0f}" for k, v in sw.cpu_seconds.items()))
+    print(f"steps per run: median {np.median(sw.steps):.0f}, max {np.max(sw.steps)}; "
+          f"converged {int(np.sum(sw.converged))}/{sw.converged.size}\n")
+    print(tables.sweep(sw))
 
 
 def main() -> None:
@@ -92,7 +94,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.jobs is not None:
         os.environ["DMFNB_JOBS"] = str(args.jobs)
-    p = dm.params("low_rank_bias", "paper")
+    p = PAPER
     for part in args.parts:
         {"steps": lambda: bench_steps(p), "sensing": lambda: bench_sensing(p, args.long),
          "sweep": lambda: bench_sweep(p)}[part]()

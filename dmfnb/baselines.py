@@ -18,6 +18,7 @@ import warnings
 
 import numpy as np
 
+from ._validate import check_bool, check_integer, check_number, show
 from .problems import CompletionProblem, SensingProblem
 
 __all__ = ["SolverError", "admm_nuclear_norm", "min_nuclear_norm"]
@@ -80,7 +81,8 @@ def min_nuclear_norm(
     Raises
     ------
     TypeError
-        If ``problem`` is not a completion or sensing problem.
+        If ``problem`` is not a completion or sensing problem, ``tol`` is not a number,
+        ``solvers`` not solver names, or a flag not a bool.
     ValueError
         For a stacked problem, a negative or non-finite ``tol`` or an empty ``solvers``.
     SolverError
@@ -90,8 +92,14 @@ def min_nuclear_norm(
     _check_problem(problem, tol)
     if isinstance(solvers, str):
         solvers = (solvers,)
+    if not hasattr(solvers, "__iter__") or not all(isinstance(x, str) for x in solvers):
+        raise TypeError(f"solvers must be solver names such as ('SCS', 'CLARABEL') or 'ADMM', "
+                        f"got {show(solvers)}")
+    solvers = tuple(solvers)
     if not solvers:
         raise ValueError("solvers is empty; name at least one cvxpy solver, e.g. ('SCS',), or 'ADMM'")
+    check_bool("accept_inaccurate", accept_inaccurate)
+    check_bool("return_info", return_info)
     failures = []
     fallback = None
     for solver in solvers:
@@ -146,8 +154,7 @@ def _check_problem(problem, tol) -> None:
         )
     if problem.batch is not None:
         raise ValueError("min_nuclear_norm takes one problem, not a stack; loop over the stack")
-    if not (np.isscalar(tol) and np.isfinite(tol) and tol >= 0):
-        raise ValueError(f"tol must be a finite number ≥ 0, got {tol!r}")
+    check_number("tol", tol, low=0, low_inclusive=True)
 
 
 def _solve_cvxpy(problem, tol, solver, options):
@@ -234,15 +241,18 @@ def admm_nuclear_norm(
         The thresholded iterate (exactly low-rank).
     info : dict
         ``converged``, ``iterations``, ``rho`` (final), ``primal_residual``, ``dual_residual``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a problem or ``tol`` as in :func:`min_nuclear_norm`, ``rho``/``eps_abs``/``eps_rel``
+        not positive numbers, ``relax`` outside (0, 2), or ``max_iters`` not a positive integer.
     """
     _check_problem(problem, tol)
     for name, value in (("rho", rho), ("eps_abs", eps_abs), ("eps_rel", eps_rel)):
-        if not (np.isfinite(value) and value > 0):
-            raise ValueError(f"{name} must be a positive number, got {value!r}")
-    if not 0 < relax < 2:
-        raise ValueError(f"relax must lie in (0, 2) (1 = plain ADMM), got {relax!r}")
-    if not isinstance(max_iters, (int, np.integer)) or max_iters < 1:
-        raise ValueError(f"max_iters must be a positive integer, got {max_iters!r}")
+        check_number(name, value, low=0, what="a positive number")
+    check_number("relax", relax, low=0, high=2, what="a number in (0, 2) (1 = plain ADMM)")
+    check_integer("max_iters", max_iters, minimum=1)
     y, apply, adjoint, solve = _observation_operator(problem)
     lo, hi = y - tol, y + tol
     x = np.zeros(problem.shape)

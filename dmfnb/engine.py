@@ -12,9 +12,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .factors import Backprop, check_factors, product
+from ._validate import (
+    as_real_array,
+    check_bool,
+    check_choice,
+    check_integer,
+    check_number,
+    show,
+)
+from .factors import Backprop, _one_dtype, check_factors, product
 from .infra.backend import namespace, to_host
 from .metrics import effective_rank
+from .problems import check_problem
 
 __all__ = ["DivergenceError", "Trajectory", "train"]
 
@@ -22,7 +31,11 @@ OPTIMIZERS = ("gd", "normalized")
 
 
 class DivergenceError(FloatingPointError):
-    """Raised when the loss becomes non-finite or explodes: the learning rate is too large."""
+    """Raised when the loss becomes non-finite or explodes: the learning rate is too large.
+
+    The inputs are validated before the first step, so this error is about the step size (or
+    the initialization), never about bad data.
+    """
 
 
 @dataclass
@@ -77,15 +90,56 @@ def _record_steps(record, steps: int) -> np.ndarray:
             raise ValueError(f"record must be 'log', a step interval or a list of steps, got {record!r}")
         grid = np.geomspace(1, max(steps, 1), 200)
         return np.unique(np.concatenate([[0], np.round(grid).astype(int), [steps]]))
-    if np.isscalar(record):
-        every = int(record)
-        if every < 1:
-            raise ValueError(f"record interval must be ≥ 1, got {record!r}")
+    if np.isscalar(record) or isinstance(record, (bool, np.bool_)) or record is None:
+        every = check_integer("record", record, minimum=1)
         return np.unique(np.append(np.arange(0, steps + 1, every), steps))
-    grid = np.unique(np.asarray(record, dtype=int))
-    if grid.size == 0 or grid[0] < 0:
-        raise ValueError("record steps must be non-negative integers")
+    # Explicit steps must be integers: a float list would be truncated (1.5 → 1) silently.
+    grid = as_real_array("record", record, ndims=(1,), what="'log', a step interval or a list of steps")
+    if np.any(grid != np.round(grid)) or np.any(grid < 0):
+        raise ValueError(f"record steps must be non-negative integers, got {show(record)}")
+    grid = np.unique(grid.astype(int))
     return grid[grid <= steps]
+
+
+def _check_entries(entries, shape) -> list[tuple[int, int]]:
+    """``entries`` as a list of in-range integer pairs (i, j), or a clear error."""
+    n, m = shape
+    hint = "entries must be pairs (i, j) in a list, e.g. [(0, 1), (2, 3)]"
+    if isinstance(entries, (str, bytes)) or not hasattr(entries, "__iter__"):
+        raise TypeError(f"{hint}; got {show(entries)}")
+    entries = list(entries)
+    out = []
+    for e in entries:
+        if np.ndim(e) == 0:  # a flat pair (1, 2) iterates into numbers, not pairs
+            raise TypeError(f"{hint}; got {show(entries)} (for one entry write [(i, j)])")
+        pair = tuple(e)
+        ok = len(pair) == 2
+        if ok:
+            try:
+                pair = tuple(check_integer("entries", x, minimum=0) for x in pair)
+            except (TypeError, ValueError):
+                ok = False
+        if not ok or not (pair[0] < n and pair[1] < m):
+            raise ValueError(f"{hint}, of integers inside the {n}×{m} matrix; got {show(e)}")
+        out.append(pair)
+    return out
+
+
+def _check_lr(lr, batch) -> np.ndarray:
+    what = "a positive number, or one per run (an array of shape (B,))"
+    if isinstance(lr, (bool, np.bool_, str, bytes)) or lr is None:
+        raise TypeError(f"lr must be {what}, got {show(lr)}")
+    try:
+        lr_arr = np.asarray(lr, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"lr must be {what}, got {show(lr)}") from None
+    if np.asarray(lr).dtype.kind not in "fiu":
+        raise TypeError(f"lr must be {what}, got {show(lr)}")
+    if lr_arr.ndim > 1 or (lr_arr.ndim == 1 and (batch is None or lr_arr.shape[0] != batch)):
+        raise ValueError(f"lr must be a number or one per run (shape ({batch},)), got shape {lr_arr.shape}")
+    if not np.all(np.isfinite(lr_arr)) or np.any(lr_arr <= 0):
+        raise ValueError(f"lr must be positive and finite, got {lr!r}")
+    return lr_arr
 
 
 def train(
@@ -130,15 +184,21 @@ def train(
         ``"log"`` (about 200 log-spaced steps), an interval k (every k steps), or explicit steps.
         The final state is always recorded.
     top_k
-        How many singular values to record.
+        How many singular values to record (at most min(n, m) exist), an integer ≥ 1.
     entries
-        Entries (i, j) of W to record.
+        Entries (i, j) of W to record: a list of integer pairs, e.g. ``[(0, 1)]``.
     keep_products
         Also record W itself at every record step (small problems).
     alpha, eps
-        Parameters of the normalized step.
+        Parameters of the normalized step: 0 ≤ alpha < 1 (alpha = 1 would divide by 1 − α^t = 0)
+        and eps > 0.
     explode
-        Raise :class:`DivergenceError` when a loss exceeds ``explode`` × its initial value.
+        Divergence threshold, a number > 1 (``numpy.inf`` turns the test off, leaving only
+        non-finite losses). A run diverges when its loss becomes NaN/inf or exceeds ``explode`` ×
+        its *scale*, the larger of the initial loss ℓ(W(0)) and the loss ℓ(0) of the zero matrix.
+        The scale is never tiny: a run started at (or near) the solution, with ℓ(W(0)) ≈ 0, may
+        fluctuate at round-off level without being called divergent, since it is measured against
+        ℓ(0), the size of the data.
     progress
         Show a tqdm progress bar; default: for runs of ≥ 50,000 steps when the environment sets
         ``DMFNB_PROGRESS=1`` (as ``python -m dmfnb reproduce`` does).
@@ -152,17 +212,35 @@ def train(
 
     Raises
     ------
+    TypeError
+        For arguments of the wrong type: a problem that is not a :mod:`dmfnb.problems` problem,
+        factors that are not a list of float32/float64 matrices of one dtype, a non-numeric
+        ``lr``/``tol``/``alpha``/``eps``/``explode``, ``entries`` not a list of pairs, and so on.
+    ValueError
+        For values out of range (negative ``steps`` or ``lr``, ``alpha`` ∉ [0, 1), ``explode`` ≤ 1,
+        entries outside the matrix, non-finite factors, shapes that do not match the problem).
     DivergenceError
         If a loss becomes NaN/inf or explodes; the message gives the step, the run and a smaller
         learning rate to try.
     """
-    factors = [f.copy() for f in check_factors(factors)]
-    if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool) or steps < 0:
-        raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
+    check_problem(problem)
+    initial = check_factors(factors)
+    dtype = _one_dtype(initial)  # mixed widths would fail inside the in-place updates
+    factors = [f.copy() for f in initial]
+    steps = check_integer("steps", steps, minimum=0)
+    check_choice("optimizer", optimizer, OPTIMIZERS)
+    if tol is not None:
+        check_number("tol", tol, low=0, low_inclusive=True, what="a non-negative number or None")
+    top_k = check_integer("top_k", top_k, minimum=1)
+    keep_products = check_bool("keep_products", keep_products)
+    check_number("alpha", alpha, low=0, high=1, low_inclusive=True,
+                 what="a number in [0, 1) (the decay of the normalized step)")
+    check_number("eps", eps, low=0, what="a positive finite number")
+    explode = check_number("explode", explode, low=1, allow_inf=True,
+                           what="a number > 1 (numpy.inf: only non-finite losses diverge)")
+    if progress is not None:
+        check_bool("progress", progress)
     problem._check(product(factors))  # shape and batch agreement, with a clear message
-    dtype = np.result_type(*factors)
     if problem.dtype != dtype:
         # Mixed precision would silently run at the wider width: compute in the factors' dtype.
         problem = problem.astype(dtype)
@@ -172,26 +250,21 @@ def train(
             f"the problem is a stack of {batch} problems but the factors are not stacked; "
             "stack one factor list per problem with dmfnb.stack_factors"
         )
-    lr_arr = np.asarray(lr, dtype=float)
-    if lr_arr.ndim > 1 or (lr_arr.ndim == 1 and (batch is None or lr_arr.shape[0] != batch)):
-        raise ValueError(f"lr must be a number or one per run (shape ({batch},)), got shape {lr_arr.shape}")
-    if not np.all(np.isfinite(lr_arr)) or np.any(lr_arr <= 0):
-        raise ValueError(f"lr must be positive and finite, got {lr!r}")
-    if tol is not None and not tol >= 0:
-        raise ValueError(f"tol must be a non-negative number or None, got {tol!r}")
-    entries = [tuple(int(x) for x in e) for e in entries]
-    n, m = problem.shape
-    for e in entries:
-        if len(e) != 2 or not (0 <= e[0] < n and 0 <= e[1] < m):
-            raise ValueError(f"entries must be pairs (i, j) inside the {n}×{m} matrix, got {e}")
+    lr_arr = _check_lr(lr, batch)
+    entries = _check_entries(entries, problem.shape)
 
     rec_steps = _record_steps(record, steps)
+    runs = 1 if batch is None else batch
+    # The divergence scale: the initial loss, but never below ℓ(0), the size of the data, so that a
+    # start at the solution (loss ≈ 0) does not turn round-off into "divergence". Capped at the
+    # largest float so that an infinite loss still exceeds it when explode is inf.
+    zero_loss = problem.loss_and_gradient(np.zeros(problem.target.shape, dtype))[0]
+    floor = np.broadcast_to(np.asarray(zero_loss, dtype=float), (runs,))
     xp = namespace(backend)
     if xp is not np:
         factors = [xp.asarray(f) for f in factors]
     # The loop computes with the problem on the device; records are taken on the host copy.
     bp = Backprop(problem if xp is np else problem.to_device(xp), factors, xp)
-    runs = 1 if batch is None else batch
     lr_run = np.broadcast_to(lr_arr, (runs,)).astype(float)
     active = np.ones(runs, dtype=bool)
     stop_step = np.full(runs, steps)
@@ -209,9 +282,10 @@ def train(
             loss = bp.forward(factors)
             loss_run = np.atleast_1d(to_host(loss))
             if limit is None:
-                limit = explode * np.maximum(loss_run, np.finfo(float).tiny)
+                scale = np.maximum(np.maximum(loss_run, floor), np.finfo(float).tiny)
+                limit = np.minimum(explode * scale, np.finfo(float).max)
             if not np.all(loss_run <= limit):
-                _diverged(loss_run, limit, t, lr_run, batch)
+                _diverged(loss_run, limit, t, lr_run, batch, problem, initial, optimizer)
             if tol is not None:
                 newly = active & (loss_run <= tol)
                 if newly.any():
@@ -284,16 +358,87 @@ def _record(log, t, loss, problem, W, top_k, entries, keep_products):
         log["W"].append(W.copy())
 
 
-def _diverged(loss_run, limit, t, lr_run, batch):
+def _diverged(loss_run, limit, t, lr_run, batch, problem, initial, optimizer):
     bad = int(np.flatnonzero(~(loss_run <= limit))[0])
     which = f" (run {bad} of the batch)" if batch is not None else ""
     value = loss_run[bad]
     what = "is not finite" if not np.isfinite(value) else f"exploded to {value:.3g}"
+    lr = lr_run[bad]
+    suggestion = lr / 10
+    if optimizer == "gd":
+        suggestion = min(suggestion, _safe_lr(problem, initial, bad))
     raise DivergenceError(
         f"gradient descent diverged at step {t}{which}: the loss {what}. "
-        f"The learning rate lr={lr_run[bad]:g} is too large for this problem and initialization; "
-        f"try lr={lr_run[bad] / 10:g}."
+        f"The learning rate lr={lr:g} is too large for this problem and initialization; "
+        f"try lr={float(f'{suggestion:.2g}'):g}."
     )
+
+
+def _safe_lr(problem, initial, run: int) -> float:
+    """1/λ for the largest Hessian curvature λ met at the start and at the balanced solution.
+
+    Gradient descent is stable near a point only for lr < 2/λ there. A dividing-by-ten guess fails
+    when the step is far too large (a large initialization) or when the curvature grows on the way
+    (deep factorizations sharpen as they fit), so the suggestion takes the curvature at the start
+    and at the flattest factorization of the target, where training ends. Runs only on the
+    error path; returns inf when it cannot tell.
+    """
+    from .factors import balanced_factors
+
+    try:
+        f0 = [np.asarray(f[run] if f.ndim == 3 else f, dtype=np.float64) for f in initial]
+        single = _single_problem(problem, run)
+        target = single.target
+        solution = balanced_factors(target, len(f0), width=f0[0].shape[0], seed=0)
+        if [f.shape for f in solution] != [f.shape for f in f0]:
+            solution = None
+        lam = _curvature(single, f0)
+        if solution is not None:
+            lam = max(lam, _curvature(single, solution))
+    except (ValueError, FloatingPointError, np.linalg.LinAlgError):
+        return np.inf
+    return 1.0 / lam if lam > 0 and np.isfinite(lam) else np.inf
+
+
+def _single_problem(problem, run: int):
+    """Problem ``run`` of a stack (the problem itself when it is not a stack), in float64."""
+    problem = problem.astype(np.float64)
+    if problem.batch is None:
+        return problem
+    import copy
+
+    single = copy.copy(problem)
+    for name, value in vars(problem).items():
+        # Shared data (one covariance, one measurement array for the whole stack) stays as is.
+        stacked_ndim = {"input_covariance": 3, "measurements": 4}.get(name)
+        if not isinstance(value, np.ndarray) or value.ndim == 0:
+            continue
+        if stacked_ndim is None or value.ndim == stacked_ndim:
+            setattr(single, name, value[run])
+    if hasattr(single, "num_observed") and np.ndim(single.num_observed):
+        single.num_observed = int(single.num_observed)
+    return single
+
+
+def _curvature(problem, factors, iters: int = 40) -> float:
+    """Largest |eigenvalue| of the Hessian of ℓ(W_N ⋯ W_1), by power iteration on finite differences."""
+    rng = np.random.default_rng(0)
+    bp = Backprop(problem, factors)
+    v = [rng.standard_normal(f.shape) for f in factors]
+    size = np.sqrt(sum(np.vdot(f, f) for f in factors))
+    lam = 0.0
+    for _ in range(iters):
+        norm = np.sqrt(sum(np.vdot(x, x) for x in v))
+        if not norm > 0:
+            return lam
+        v = [x / norm for x in v]
+        h = 1e-5 * max(1.0, size)
+        bp.evaluate([f + h * x for f, x in zip(factors, v, strict=True)])
+        plus = [g.copy() for g in bp.grads]
+        bp.evaluate([f - h * x for f, x in zip(factors, v, strict=True)])
+        v = [(p - g) / (2 * h) for p, g in zip(plus, bp.grads, strict=True)]
+        lam = float(np.sqrt(sum(np.vdot(x, x) for x in v)))
+    return lam
 
 
 def _progress_bar(progress, steps):

@@ -12,8 +12,19 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ._validate import check_positive
-from .targets import _check_shape
+from ._validate import (
+    FLOAT_DTYPES,
+    all_finite,
+    as_matrix_stack,
+    check_choice,
+    check_float_dtype,
+    check_integer,
+    check_matrix_shape,
+    check_number,
+    check_seed,
+    show,
+)
+from .problems import check_problem
 
 __all__ = [
     "balanced_factors",
@@ -29,8 +40,7 @@ INIT_KINDS = ("gaussian", "balanced", "identity", "orthogonal")
 
 def _widths(shape, depth, width):
     n, m = shape
-    w = min(n, m) if width is None else width
-    check_positive("width", w, integer=True)
+    w = min(n, m) if width is None else check_integer("width", width, minimum=1)
     return [m] + [w] * (depth - 1) + [n]
 
 
@@ -77,12 +87,23 @@ def init_factors(
     -------
     list of numpy.ndarray
         ``factors[0]`` = W_1 (shape (width, m)) … ``factors[-1]`` = W_N (shape (n, width)).
+
+    Raises
+    ------
+    TypeError
+        For arguments of the wrong type, or a ``dtype`` other than float32/float64 (an integer
+        dtype would truncate the small entries to zeros; float16 is not supported by the SVDs).
+    ValueError
+        For a shape that is not a pair of positive integers, ``depth`` or ``width`` < 1, a scale
+        that is not a positive finite number, an unknown ``kind``, or a scale so large that the
+        factors overflow.
     """
-    shape = _check_shape(shape)
-    check_positive("depth", depth, integer=True)
-    check_positive("scale", scale)
-    if kind not in INIT_KINDS:
-        raise ValueError(f"kind must be one of {INIT_KINDS}, got {kind!r}")
+    shape = check_matrix_shape(shape)
+    check_integer("depth", depth, minimum=1)
+    check_number("scale", scale, low=0)
+    check_choice("kind", kind, INIT_KINDS)
+    check_seed("seed", seed)
+    dtype = check_float_dtype("dtype", dtype)
     dims = _widths(shape, depth, width)
     rng = np.random.default_rng(seed)
     c = scale ** (1.0 / depth)
@@ -96,7 +117,20 @@ def init_factors(
         factors = [c * np.eye(dims[j + 1], dims[j]) for j in range(depth)]
     else:
         factors = [c * _orthogonal(rng, dims[j + 1], dims[j]) for j in range(depth)]
-    return [f.astype(dtype, copy=False) for f in factors]
+    factors = [f.astype(dtype, copy=False) for f in factors]
+    _check_representable(factors, "scale", scale)
+    return factors
+
+
+def _check_representable(factors, name, value) -> None:
+    """Raise if a factor overflowed (inf) or its entries all underflowed to zero in its dtype."""
+    for f in factors:
+        if not np.all(np.isfinite(f)) or (not np.any(f) and value > 0):
+            raise ValueError(
+                f"{name}={show(value)} is outside what {f.dtype} represents: the factors "
+                f"{'overflow' if not np.all(np.isfinite(f)) else 'underflow to zero'}; use a "
+                "scale nearer 1 or float64"
+            )
 
 
 def _orthogonal(rng: np.random.Generator, rows: int, cols: int) -> np.ndarray:
@@ -127,11 +161,24 @@ def balanced_factors(
         Hidden width (default ``min(n, m)``).
     seed
         Seed or generator for the Q_j.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        The float64 factors, W_1 first.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``W`` is not one finite real matrix, ``depth``/``width`` not positive integers, or
+        ``seed`` not a seed.
     """
-    W = np.asarray(W, dtype=float)
+    W = as_matrix_stack("W", W)
     if W.ndim != 2:
         raise ValueError(f"W must be one matrix of shape (n, m), got shape {W.shape}")
-    check_positive("depth", depth, integer=True)
+    W = np.asarray(W, dtype=float)
+    check_integer("depth", depth, minimum=1)
+    check_seed("seed", seed)
     if depth == 1:
         return [W.copy()]
     dims = _widths(W.shape, depth, width)
@@ -147,10 +194,22 @@ def balanced_factors(
 
 
 def stack_factors(runs: Sequence[Sequence[np.ndarray]]) -> list[np.ndarray]:
-    """Stack B factor lists of one shape into one list of (B, d_j, d_{j−1}) arrays."""
-    runs = [list(r) for r in runs]
+    """Stack B factor lists of one shape into one list of (B, d_j, d_{j−1}) arrays.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``runs`` is not a non-empty list of valid factor lists (see :func:`product`) of one
+        shape, each unstacked.
+    """
+    if isinstance(runs, (np.ndarray, str)) or not hasattr(runs, "__iter__"):
+        raise TypeError(f"runs must be a list of factor lists [[W_1, …, W_N], …], got {show(runs)}")
+    runs = [check_factors(r, f"runs[{i}]") for i, r in enumerate(runs)]
     if not runs:
         raise ValueError("runs is empty; pass at least one list of factors")
+    for i, r in enumerate(runs):
+        if r[0].ndim != 2:
+            raise ValueError(f"runs[{i}] is already stacked; pass unstacked factor lists")
     shapes = [f.shape for f in runs[0]]
     for i, r in enumerate(runs):
         if [f.shape for f in r] != shapes:
@@ -161,33 +220,59 @@ def stack_factors(runs: Sequence[Sequence[np.ndarray]]) -> list[np.ndarray]:
     return [np.stack([r[j] for r in runs]) for j in range(len(shapes))]
 
 
-def check_factors(factors) -> list[np.ndarray]:
-    """Validate a factor list (chained shapes, one batch size, finite) and return it as arrays."""
-    if isinstance(factors, np.ndarray) or len(factors) == 0:
-        raise ValueError("factors must be a non-empty list [W_1, …, W_N] of matrices")
-    factors = [np.asarray(f) for f in factors]
+def check_factors(factors, name: str = "factors") -> list[np.ndarray]:
+    """Validate a factor list (chained shapes, one batch size, finite) and return it as arrays.
+
+    Raises ``TypeError`` for a non-list (a single array is refused: it would be read as a list of
+    its rows) or non-float32/float64 factors, and ``ValueError`` for empty, non-finite or
+    mismatched factors.
+    """
+    if isinstance(factors, (np.ndarray, str, bytes)) or not hasattr(factors, "__len__"):
+        raise TypeError(
+            f"{name} must be a non-empty list [W_1, …, W_N] of matrices, got {show(factors)}; "
+            "wrap a single matrix as [W]"
+        )
+    if len(factors) == 0:
+        raise ValueError(f"{name} must be a non-empty list [W_1, …, W_N] of matrices, got []")
+    arrays = []
+    for j, f in enumerate(factors):
+        try:
+            arrays.append(np.asarray(f))
+        except (ValueError, TypeError):
+            raise ValueError(f"{name}[{j}] is not a matrix (ragged rows): {show(f)}") from None
+    factors = arrays
     ndim = factors[0].ndim
     for j, f in enumerate(factors):
         if f.ndim not in (2, 3) or f.ndim != ndim:
             raise ValueError(
-                f"factors[{j}] has shape {f.shape}; every factor must be (d_out, d_in), or all "
+                f"{name}[{j}] has shape {f.shape}; every factor must be (d_out, d_in), or all "
                 "(B, d_out, d_in) for a batch"
             )
-        if f.dtype.kind != "f":
-            raise TypeError(f"factors[{j}] has dtype {f.dtype}; use floating-point factors")
+        if f.dtype not in FLOAT_DTYPES:
+            raise TypeError(f"{name}[{j}] has dtype {f.dtype}; use float32 or float64 factors")
+        if f.size == 0:
+            raise ValueError(f"{name}[{j}] is empty (shape {f.shape}); every dimension must be ≥ 1")
         if j and f.shape[-1] != factors[j - 1].shape[-2]:
             raise ValueError(
-                f"factors[{j}] (W_{j + 1}) has {f.shape[-1]} columns but factors[{j - 1}] "
+                f"{name}[{j}] (W_{j + 1}) has {f.shape[-1]} columns but {name}[{j - 1}] "
                 f"(W_{j}) has {factors[j - 1].shape[-2]} rows; W_{j + 1} must accept W_{j}'s output"
             )
         if ndim == 3 and f.shape[0] != factors[0].shape[0]:
-            raise ValueError(f"factors[{j}] has batch size {f.shape[0]}, factors[0] has "
+            raise ValueError(f"{name}[{j}] has batch size {f.shape[0]}, {name}[0] has "
                              f"{factors[0].shape[0]}")
+        if not all_finite(f):
+            raise ValueError(f"{name}[{j}] contains NaN or infinite entries; pass finite factors")
     return factors
 
 
 def product(factors: Sequence[np.ndarray]) -> np.ndarray:
-    """The end-to-end matrix W = W_N ⋯ W_1 (``factors[0]`` = W_1 is applied first)."""
+    """The end-to-end matrix W = W_N ⋯ W_1 (``factors[0]`` = W_1 is applied first).
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``factors`` is not a non-empty list of finite float matrices with chained shapes.
+    """
     factors = check_factors(factors)
     W = factors[0]
     for f in factors[1:]:
@@ -206,23 +291,67 @@ def gradients(problem, factors: Sequence[np.ndarray]) -> tuple[np.ndarray | floa
     -------
     loss, grads
         ``loss`` as ``problem.loss`` returns it; ``grads[j]`` has the shape of ``factors[j]``.
+        Computed in the factors' dtype, like :func:`dmfnb.train`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a non-problem, bad factors, factors of mixed dtypes, or a product whose shape does not
+        match the problem.
     """
+    check_problem(problem)
     factors = check_factors(factors)
+    dtype = _one_dtype(factors)
     problem._check(product(factors))
+    if problem.dtype != dtype and not _casts_output(problem):
+        # Completion and least squares write their gradient into the factors' dtype buffer,
+        # which numpy refuses for a wider problem: compute in the factors' dtype, as train does.
+        problem = problem.astype(dtype)
     bp = Backprop(problem, factors)
     loss = bp.evaluate(factors)
     return loss, [g.copy() for g in bp.grads]
 
 
+def _one_dtype(factors) -> np.dtype:
+    """The common dtype of the factors; mixed float32/float64 lists are refused."""
+    dtypes = {f.dtype for f in factors}
+    if len(dtypes) > 1:
+        raise TypeError(
+            f"factors mix dtypes {sorted(str(d) for d in dtypes)}; convert them to one, e.g. "
+            "[f.astype(np.float64) for f in factors]"
+        )
+    return factors[0].dtype
+
+
+def _casts_output(problem) -> bool:
+    # SensingProblem copies its gradient into ``out`` (casting); keep its numbers as they were.
+    from .problems import SensingProblem
+
+    return isinstance(problem, SensingProblem)
+
+
 def balancedness(factors: Sequence[np.ndarray]) -> float:
-    """max_j ‖W_{j+1}ᵀ W_{j+1} − W_j W_jᵀ‖_F / ‖W_j W_jᵀ‖_F: zero for a balanced factorization."""
+    """max_j ‖W_{j+1}ᵀ W_{j+1} − W_j W_jᵀ‖_F / ‖W_j W_jᵀ‖_F: zero for a balanced factorization.
+
+    0 for a single factor. A zero factor W_j makes its term undefined: it is then measured
+    against ‖W_{j+1}ᵀW_{j+1}‖_F instead (and is 0 when both vanish).
+
+    Raises
+    ------
+    TypeError, ValueError
+        For invalid factors (see :func:`product`).
+    """
     factors = check_factors(factors)
     worst = 0.0
     for lo, hi in itertools.pairwise(factors):
         a = np.swapaxes(hi, -1, -2) @ hi
         b = lo @ np.swapaxes(lo, -1, -2)
-        worst = max(worst, float(np.max(np.linalg.norm(a - b, axis=(-2, -1))
-                                        / np.linalg.norm(b, axis=(-2, -1)))))
+        num = np.linalg.norm(a - b, axis=(-2, -1))
+        den = np.linalg.norm(b, axis=(-2, -1))
+        # A zero W_j would give 0/0 or x/0: measure against the other side instead.
+        den = np.where(den > 0, den, np.linalg.norm(a, axis=(-2, -1)))
+        ratio = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+        worst = max(worst, float(np.max(ratio)))
     return worst
 
 

@@ -14,13 +14,22 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ._validate import as_matrix_stack, check_positive, check_shape
+from ._validate import (
+    as_matrix_stack,
+    as_real_array,
+    check_float_dtype,
+    check_integer,
+    check_seed,
+    check_shape,
+    show,
+)
 
 __all__ = [
     "CompletionProblem",
     "LeastSquaresProblem",
     "Problem",
     "SensingProblem",
+    "check_problem",
     "stack_problems",
 ]
 
@@ -38,6 +47,31 @@ def _inner(x: np.ndarray, y: np.ndarray) -> np.ndarray | float:
     if x.shape != y.shape:
         x, y = np.broadcast_arrays(x, y)
     return np.einsum("bij,bij->b", x, y)
+
+
+def _check_target(target) -> np.ndarray:
+    """The target as a float matrix (stack) whose squared norm is a normal positive float.
+
+    ``reconstruction_error`` divides by ‖W*‖²_F: a zero target, or one so small (large) that the
+    square underflows to 0 (overflows to inf) in its dtype, would make every error inf or NaN.
+    """
+    target = as_matrix_stack("target", target)
+    _check_target_norm(target)
+    return target
+
+
+def _check_target_norm(target: np.ndarray) -> None:
+    norm2 = np.atleast_1d(_frob2(target))
+    tiny = np.finfo(target.dtype).tiny
+    if not np.all(np.isfinite(norm2) & (norm2 >= tiny)):
+        which = int(np.flatnonzero(~(np.isfinite(norm2) & (norm2 >= tiny)))[0])
+        where = f" (problem {which} of the stack)" if target.ndim == 3 else ""
+        raise ValueError(
+            f"target{where} has squared Frobenius norm {norm2[which]:.3g} in {target.dtype}: "
+            "the reconstruction error ‖W − W*‖²/‖W*‖² is relative to it, so the target must be "
+            "nonzero and neither underflow nor overflow when squared; rescale it (e.g. to entries "
+            "of order 1)"
+        )
 
 
 class Problem:
@@ -66,12 +100,13 @@ class Problem:
 
     def astype(self, dtype) -> Problem:
         """A copy whose floating-point data has ``dtype`` (e.g. float32 for speed); ``self`` if it has."""
-        dtype = np.dtype(dtype)
-        if dtype.kind != "f":
-            raise ValueError(f"dtype must be a floating type such as float32, got {dtype}")
+        dtype = check_float_dtype("dtype", dtype)
         if dtype == self.dtype:
             return self
-        return self._map_arrays(lambda a: a.astype(dtype) if a.dtype.kind == "f" else a)
+        clone = self._map_arrays(lambda a: a.astype(dtype) if a.dtype.kind == "f" else a)
+        # A target fine in float64 may under- or overflow in float32: say so now, not as inf later.
+        _check_target_norm(clone.target)
+        return clone
 
     def to_device(self, xp) -> Problem:
         """A copy whose arrays live in the array module ``xp`` (:mod:`cupy`), for the engine."""
@@ -88,11 +123,21 @@ class Problem:
     def loss_and_gradient(
         self, W: np.ndarray, out: np.ndarray | None = None
     ) -> tuple[np.ndarray | float, np.ndarray]:
-        """Loss at ``W`` and its gradient, written into ``out`` when given (the engine's fast path)."""
+        """Loss at ``W`` and its gradient, written into ``out`` when given (the engine's fast path).
+
+        Unchecked, for speed: ``W`` must already have the problem's shape and dtype. Use
+        :meth:`loss` and :meth:`gradient` for checked evaluations.
+        """
         raise NotImplementedError
 
     def loss(self, W) -> np.ndarray | float:
-        """ℓ(W): a float for one matrix, an array of B losses for a stack."""
+        """ℓ(W): a float for one matrix, an array of B losses for a stack.
+
+        Raises
+        ------
+        TypeError, ValueError
+            If ``W`` is not a finite real matrix (stack) of the problem's shape.
+        """
         return self.loss_and_gradient(self._check(W))[0]
 
     def gradient(self, W) -> np.ndarray:
@@ -100,7 +145,11 @@ class Problem:
         return self.loss_and_gradient(self._check(W))[1]
 
     def reconstruction_error(self, W) -> np.ndarray | float:
-        """‖W − W*‖²_F / ‖W*‖²_F: 1 for the zero matrix, 0 for exact recovery."""
+        """‖W − W*‖²_F / ‖W*‖²_F: 1 for the zero matrix, 0 for exact recovery.
+
+        The constructors refuse a target whose squared norm is 0 or not a normal float, so the
+        division is always defined.
+        """
         W = self._check(W)
         return _frob2(W - self.target) / _frob2(self.target)
 
@@ -129,11 +178,18 @@ class CompletionProblem(Problem):
         The ground truth W*, shape (n, m) or a stack (B, n, m).
     mask
         Boolean array of the same shape: which entries are observed (at least one per problem).
+
+    Raises
+    ------
+    TypeError
+        If ``target`` is not real, or ``mask`` is not boolean (0/1 integers are accepted).
+    ValueError
+        For non-finite or zero targets, a mask of another shape, or a problem observing nothing.
     """
 
     def __init__(self, target, mask):
-        self.target = as_matrix_stack("target", target)
-        mask = np.asarray(mask, dtype=bool)
+        self.target = _check_target(target)
+        mask = _as_mask(mask)
         if mask.shape != self.target.shape:
             raise ValueError(
                 f"mask has shape {mask.shape} but target has shape {self.target.shape}; "
@@ -151,11 +207,18 @@ class CompletionProblem(Problem):
     def random(
         cls, target, num_observed: int, *, seed: int | np.random.Generator | None
     ) -> CompletionProblem:
-        """Observe ``num_observed`` entries of ``target`` drawn uniformly without replacement."""
-        target = as_matrix_stack("target", target)
+        """Observe ``num_observed`` entries of ``target`` drawn uniformly without replacement.
+
+        Raises
+        ------
+        TypeError, ValueError
+            For a bad target, ``num_observed`` not an integer in [1, target.size], or a bad seed.
+        """
+        target = _check_target(target)
         if target.ndim != 2:
             raise ValueError("CompletionProblem.random takes one target matrix; stack afterwards")
-        check_positive("num_observed", num_observed, integer=True)
+        check_integer("num_observed", num_observed, minimum=1)
+        check_seed("seed", seed)
         if num_observed > target.size:
             raise ValueError(
                 f"num_observed={num_observed} exceeds the {target.size} entries of the target"
@@ -198,11 +261,20 @@ class SensingProblem(Problem):
     weights
         Optional per-measurement weights summing to 1 per problem, shape (k,) or (B, k); the
         default 1/k. Zero weights let stacks of problems with different k share one array.
+
+    Raises
+    ------
+    TypeError
+        If the target, measurements or weights are not real numbers.
+    ValueError
+        For non-finite or zero data, mismatched shapes, no measurement (k = 0), or weights that
+        are negative or do not sum to 1 per problem.
     """
 
     def __init__(self, target, measurements, weights=None):
-        self.target = as_matrix_stack("target", target)
-        A = np.asarray(measurements, dtype=self.target.dtype)
+        self.target = _check_target(target)
+        A = as_real_array("measurements", measurements, ndims=(3, 4), dtype=self.target.dtype,
+                          what="an array of k ≥ 1 matrices, shape (k, n, m) or (B, k, n, m)")
         lead = self.target.shape[:-2]
         per_problem = A.ndim == self.target.ndim + 1 and A.shape[:len(lead)] == lead
         shared = bool(lead) and A.ndim == 3
@@ -215,9 +287,16 @@ class SensingProblem(Problem):
         k = A.shape[-3]
         if weights is None:
             weights = np.full((*lead, k), 1.0 / k)
-        weights = np.asarray(weights, dtype=self.target.dtype)
+        weights = as_real_array("weights", weights, dtype=self.target.dtype,
+                                what=f"an array of shape {(*lead, k)}")
         if weights.shape != (*lead, k):
             raise ValueError(f"weights must have shape {(*lead, k)}, got {weights.shape}")
+        sums = weights.sum(axis=-1)
+        if np.any(weights < 0) or not np.allclose(sums, 1.0, rtol=0, atol=1e-5):
+            raise ValueError(
+                f"weights must be non-negative and sum to 1 per problem, got sums {show(sums)}; "
+                "divide them by their sum"
+            )
         self.measurements = A
         self.weights = weights
         self.num_observed = np.count_nonzero(weights, axis=-1) if lead else int(k)
@@ -243,10 +322,11 @@ class SensingProblem(Problem):
         The matrices are drawn one after another from one generator, so with the same seed the
         first k of a larger draw are the k of a smaller one (nested designs).
         """
-        target = as_matrix_stack("target", target)
+        target = _check_target(target)
         if target.ndim != 2:
             raise ValueError("SensingProblem.random takes one target matrix; stack afterwards")
-        check_positive("num_observed", num_observed, integer=True)
+        check_integer("num_observed", num_observed, minimum=1)
+        check_seed("seed", seed)
         rng = np.random.default_rng(seed)
         A = rng.standard_normal((num_observed, *target.shape)) / target.shape[0]
         return cls(target, A)
@@ -286,6 +366,26 @@ class SensingProblem(Problem):
         return SensingProblem(targets, A, w)
 
 
+def _as_mask(mask) -> np.ndarray:
+    """``mask`` as a bool array; 0/1 numbers are accepted, anything else would be cast silently."""
+    if mask is None or isinstance(mask, (str, bytes)):
+        raise TypeError(f"mask must be a boolean array, got {show(mask)}")
+    try:
+        arr = np.asarray(mask)
+    except (ValueError, TypeError):
+        raise ValueError(
+            f"mask must be a boolean array with rows of equal length, got {show(mask)}"
+        ) from None
+    if arr.dtype.kind == "b":
+        return arr
+    if arr.dtype.kind not in "fiu":
+        raise TypeError(f"mask must be a boolean array, got dtype {arr.dtype}")
+    if not np.all((arr == 0) | (arr == 1)):
+        raise ValueError("mask must hold booleans (or only 0 and 1), got other values; pass which "
+                         "entries are observed, e.g. np.isfinite(data), not the values themselves")
+    return arr.astype(bool)
+
+
 def _is_prefix(a: np.ndarray, b: np.ndarray) -> bool:
     """Whether ``a`` is the very memory of ``b[:len(a)]`` (a view: equal without comparing values)."""
     return (a.shape[1:] == b.shape[1:] and len(a) <= len(b) and a.dtype == b.dtype
@@ -306,17 +406,35 @@ class LeastSquaresProblem(Problem):
         W*, shape (n, m) or a stack (B, n, m).
     input_covariance
         Optional symmetric positive semidefinite Σ of shape (m, m) (or (B, m, m)).
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a non-finite or zero target, or a covariance of the wrong shape, not symmetric or
+        with a negative eigenvalue (the loss would be unbounded below and training would blow up).
     """
 
     def __init__(self, target, input_covariance=None):
-        self.target = as_matrix_stack("target", target)
+        self.target = _check_target(target)
         self.input_covariance = None
         if input_covariance is not None:
             cov = as_matrix_stack("input_covariance", input_covariance)
             m = self.shape[1]
             check_shape("input_covariance", cov, (m, m), f"pass an {m}×{m} covariance")
-            if not np.allclose(cov, np.swapaxes(cov, -1, -2)):
-                raise ValueError("input_covariance must be symmetric")
+            if cov.ndim == 3 and (self.target.ndim != 3 or cov.shape[0] != self.target.shape[0]):
+                raise ValueError(
+                    f"input_covariance is a stack of {cov.shape[0]} but the target has shape "
+                    f"{self.target.shape}; pass one (m, m) covariance, or one per stacked target"
+                )
+            scale = float(np.max(np.abs(cov)))
+            if not np.allclose(cov, np.swapaxes(cov, -1, -2), rtol=1e-5, atol=1e-8 * scale):
+                raise ValueError("input_covariance must be symmetric; pass (S + S.T) / 2")
+            low = float(np.min(np.linalg.eigvalsh(cov.astype(np.float64))))
+            if low < -1e-8 * scale:
+                raise ValueError(
+                    f"input_covariance must be positive semidefinite, but its smallest eigenvalue "
+                    f"is {low:.3g}; a covariance such as X.T @ X / n is"
+                )
             self.input_covariance = cov
 
     def loss_and_gradient(self, W, out=None):
@@ -342,11 +460,14 @@ def stack_problems(problems: Sequence[Problem]) -> Problem:
     The stacked problem's ``loss`` returns one number per problem, and :func:`dmfnb.train` runs
     all B trainings in one computation with the same numbers as running them one by one.
     """
+    if isinstance(problems, (Problem, np.ndarray, str)) or not hasattr(problems, "__iter__"):
+        raise TypeError(f"problems must be a list of problems, got {type(problems).__name__}")
     problems = list(problems)
     if not problems:
         raise ValueError("problems is empty; pass at least one problem")
     first = problems[0]
     for i, p in enumerate(problems):
+        check_problem(p, f"problems[{i}]")
         if type(p) is not type(first):
             raise TypeError(
                 f"problems[{i}] is a {type(p).__name__} but problems[0] is a "
@@ -360,3 +481,13 @@ def stack_problems(problems: Sequence[Problem]) -> Problem:
                 "stack problems of one shape"
             )
     return first._stack(problems)
+
+
+def check_problem(problem, name: str = "problem"):
+    """``problem``, checked: raise ``TypeError`` unless it is a :class:`Problem` with data."""
+    if not isinstance(problem, Problem) or not hasattr(problem, "target"):
+        raise TypeError(
+            f"{name} must be a problem such as dmfnb.CompletionProblem(target, mask), "
+            f"got {type(problem).__name__}"
+        )
+    return problem

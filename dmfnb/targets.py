@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import check_positive
+from ._validate import check_bool, check_integer, check_matrix_shape, check_seed
 
 
 def low_rank_target(
@@ -34,11 +34,20 @@ def low_rank_target(
     -------
     numpy.ndarray
         The ``n × m`` target, float64.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``shape`` is not a pair of positive integers, ``rank`` not an integer in
+        [1, min(n, m)], ``seed`` not a seed, ``symmetric`` not a bool, or ``symmetric`` with a
+        non-square shape.
     """
-    n, m = _check_shape(shape)
-    check_positive("rank", rank, integer=True)
+    n, m = check_matrix_shape(shape)
+    check_integer("rank", rank, minimum=1)
     if rank > min(n, m):
         raise ValueError(f"rank={rank} exceeds min(n, m)={min(n, m)} for shape {shape}")
+    check_seed("seed", seed)
+    symmetric = check_bool("symmetric", symmetric)
     if symmetric and n != m:
         raise ValueError(f"symmetric=True needs a square shape, got {shape}")
     rng = np.random.default_rng(seed)
@@ -47,12 +56,3 @@ def low_rank_target(
     target = u @ v.T / np.sqrt(rank)
     return target * (np.sqrt(n * m) / np.linalg.norm(target))
 
-
-def _check_shape(shape) -> tuple[int, int]:
-    try:
-        n, m = (int(s) for s in shape)
-    except (TypeError, ValueError):
-        raise ValueError(f"shape must be a pair (n, m) of positive integers, got {shape!r}") from None
-    if n < 1 or m < 1:
-        raise ValueError(f"shape must be a pair (n, m) of positive integers, got {shape!r}")
-    return n, m

@@ -102,14 +102,14 @@ def test_rates_agree_with_each_other():
 
 def test_rate_formula_fails_from_unbalanced_start():
     # Same end-to-end matrix, unbalanced factors: the motion differs from the formula.
-    from dmfnb.experiments.singular_values import rate_errors, unbalance
+    from dmfnb.chapters.singular_values.compute import rate_errors, unbalance
 
     problem = _sensing()
     fs = dm.init_factors(problem.shape, 3, scale=1.0, kind="balanced", seed=0)
     un = unbalance(fs, 0.5, seed=1)
     np.testing.assert_allclose(dm.product(un), dm.product(fs), atol=1e-12)
-    assert rate_errors(problem, fs, 1e-7)["sigma_error"] < 1e-4
-    assert rate_errors(problem, un, 1e-7)["sigma_error"] > 1e-2
+    assert rate_errors(problem, fs, 1e-7).sigma_error < 1e-4
+    assert rate_errors(problem, un, 1e-7).sigma_error > 1e-2
 
 
 def test_singular_value_rate_on_a_stack_and_depth_one():

@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 
@@ -76,8 +78,13 @@ def test_record_options():
 
 def test_divergence_is_reported_with_step_and_suggestion():
     problems, _ = _runs()
-    with pytest.raises(dm.DivergenceError, match=r"diverged at step \d+.*lr=50 .*try lr=5"):
-        dm.train(problems[0], dm.init_factors((10, 10), 3, scale=1.0, seed=0), lr=50.0, steps=1000)
+    start = dm.init_factors((10, 10), 3, scale=1.0, seed=0)
+    with pytest.raises(dm.DivergenceError, match=r"diverged at step \d+.*lr=50 .*try lr=") as info:
+        dm.train(problems[0], start, lr=50.0, steps=1000)
+    # The suggestion is a step that works (lr/10 = 5 diverges too here).
+    suggested = float(re.search(r"try lr=([0-9.e+-]+)\.$", str(info.value)).group(1))
+    assert suggested < 5.0
+    assert dm.train(problems[0], start, lr=suggested, steps=1000).loss[-1] < 1e-3
     stacked_lr = np.array([0.1, 50.0, 0.1])
     with pytest.raises(dm.DivergenceError, match="run 1 of the batch"):
         dm.train(dm.stack_problems(problems), dm.stack_factors(

@@ -3,17 +3,18 @@ import pytest
 from conftest import PROBLEM_KINDS, make_problem
 
 import dmfnb as dm
+from dmfnb.theory.hessian import flatten_factors, hessian_vector_product
 
 
 def _fd_hessian(problem, factors, h=1e-5):
     """Central finite differences of dm.gradients, column by column."""
-    theta = dm.flatten_factors(factors)
+    theta = flatten_factors(factors)
     cols = []
     for i in range(theta.size):
         e = np.zeros_like(theta)
         e[i] = h
-        gp = dm.flatten_factors(dm.gradients(problem, dm.unflatten_factors(theta + e, factors))[1])
-        gm = dm.flatten_factors(dm.gradients(problem, dm.unflatten_factors(theta - e, factors))[1])
+        gp = flatten_factors(dm.gradients(problem, dm.unflatten_factors(theta + e, factors))[1])
+        gm = flatten_factors(dm.gradients(problem, dm.unflatten_factors(theta - e, factors))[1])
         cols.append((gp - gm) / (2 * h))
     return np.array(cols).T
 
@@ -40,7 +41,7 @@ def test_hessian_vector_product_matches_dense(kind, depth, target):
     rng = np.random.default_rng(1)
     for _ in range(3):
         v = rng.standard_normal(H.shape[0])
-        assert np.allclose(dm.hessian_vector_product(problem, factors, v), H @ v, rtol=1e-10,
+        assert np.allclose(hessian_vector_product(problem, factors, v), H @ v, rtol=1e-10,
                            atol=1e-10 * np.abs(H).max())
 
 
@@ -88,7 +89,7 @@ def test_hessian_eigs_matches_numpy():
 
 def test_flatten_roundtrip_and_errors(target):
     factors = dm.init_factors(target.shape, 3, scale=1.0, seed=0, width=4)
-    back = dm.unflatten_factors(dm.flatten_factors(factors), factors)
+    back = dm.unflatten_factors(flatten_factors(factors), factors)
     assert all(np.array_equal(a, b) for a, b in zip(back, factors, strict=True))
     with pytest.raises(ValueError, match="shape"):
         dm.unflatten_factors(np.zeros(3), factors)

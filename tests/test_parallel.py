@@ -1,8 +1,10 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
-import dmfnb as dm
-from dmfnb.experiments import low_rank_bias as lrb
+from dmfnb.chapters.low_rank_bias import compute as lrb
+from dmfnb.chapters.low_rank_bias.params import DEFAULT, Instance
 from dmfnb.infra.parallel import jobs, map_jobs
 
 
@@ -21,15 +23,12 @@ def test_jobs_reads_the_environment(monkeypatch):
 
 def test_a_sweep_gives_the_same_numbers_on_two_processes(monkeypatch):
     """Units are deterministic, so the number of worker processes changes nothing."""
-    p = dm.params("low_rank_bias", "default")
-    p.completion = {**p.completion, "shape": (12, 12), "rank": 2, "observations": (50, 80),
-                    "stack": 1}
-    p.max_steps = 3000
+    p = replace(DEFAULT, completion=Instance((12, 12), 2, (50, 80), stack=1), max_steps=3000)
     kwargs = {"depths": (2, 3), "ground_truths": 2}
     monkeypatch.setenv("DMFNB_JOBS", "1")
     one = lrb.observation_sweep(p, "completion", **kwargs)
     monkeypatch.setenv("DMFNB_JOBS", "2")
     two = lrb.observation_sweep(p, "completion", **kwargs)
     for key in ("error", "effective_rank", "steps", "nn_error", "nn_norm"):
-        assert np.array_equal(one[key], two[key]), key
+        assert np.array_equal(getattr(one, key), getattr(two, key)), key
     assert map_jobs(abs, [-3, 2, -1], n_jobs=2) == [3, 2, 1]

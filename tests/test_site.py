@@ -91,3 +91,71 @@ def test_page_renders(site, browser, page_path):
                        "https://mybinder.org/v2/gh/", "https://colab.research.google.com/github/"):
             assert needle in html, f"{page_path}: missing {needle}"
     page.close()
+
+
+# Text of at least 8 pt at the book style's 110 dpi, shown at ≥ 9 px: a figure may be shrunk
+# to no less than this fraction of its natural width.
+MIN_FIGURE_SCALE = 9 / (8 * 110 / 72)
+
+_OVERFLOW = """() => {
+  const article = document.querySelector('main article') || document.querySelector('main');
+  const right = article.getBoundingClientRect().right + 1;
+  const found = [];
+  for (const el of article.querySelectorAll('*')) {
+    if (el.closest('pre, div.highlight, .jupyter-widgets, mjx-assistive-mml')) continue;
+    const r = el.getBoundingClientRect();
+    if (r.width === 0) continue;
+    const style = getComputedStyle(el);
+    const scrolls = el.scrollWidth > el.clientWidth + 1 && /(auto|scroll)/.test(style.overflowX);
+    if (r.right > right || scrolls) {
+      found.push(`${el.tagName.toLowerCase()}.${el.className}`.slice(0, 60) + ': ' +
+                 (el.textContent || el.getAttribute('src') || '').trim().slice(0, 50));
+    }
+  }
+  return found;
+}"""
+
+
+@pytest.mark.parametrize("page_path", _pages())
+def test_nothing_is_wider_than_the_column(site, browser, page_path):
+    """At 1280 px no table, output or equation inside the article sticks out or scrolls
+    (code blocks may scroll)."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto((site / page_path).as_uri())
+    if page.locator(".math").count():
+        page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise",
+                               timeout=30_000)
+        page.evaluate("() => MathJax.startup.promise")
+    wide = page.evaluate(_OVERFLOW)
+    page.close()
+    assert not wide, f"{page_path}: wider than the column at 1280 px: {wide[:8]}"
+
+
+@pytest.mark.parametrize("page_path", _pages())
+def test_figures_are_drawn_for_the_column(site, browser, page_path):
+    """Every figure is shown at ≥ MIN_FIGURE_SCALE of its natural size at 1280 px, so its text
+    (≥ 8 pt at the book's dpi) reads at ≥ 9 px."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto((site / page_path).as_uri())
+    shrunk = page.evaluate(
+        "(minScale) => Array.from(document.querySelectorAll('main img'))"
+        ".filter(i => i.naturalWidth > 0 && !i.closest('.jupyter-widgets'))"
+        ".filter(i => i.clientWidth / i.naturalWidth < minScale)"
+        ".map(i => `${i.alt.slice(0, 50)} (${i.naturalWidth} px shown at ${i.clientWidth} px)`)",
+        MIN_FIGURE_SCALE)
+    page.close()
+    assert not shrunk, f"{page_path}: figures drawn too wide for the column: {shrunk}"
+
+
+def test_verdict_page_shows_the_recorded_paper_scale_results(site):
+    """The page and the committed records agree: every recorded check appears, with its values."""
+    import json
+    from html import unescape
+
+    text = unescape((site / "book" / "verdict.html").read_text())
+    for record in sorted((ROOT / "book" / "reproduced").glob("*-paper.json")):
+        data = json.loads(record.read_text())
+        assert f"Run on {data['date']}" in text, f"{record.name}: its date is not on the page"
+        for row in data["checks"]:
+            for key in ("name", "measured", "expected"):
+                assert row[key] in text, f"{record.name}: check {row['name']}'s {key} is not on the page"

@@ -46,3 +46,16 @@ class Chapter:
         names = [s.name for s in self.steps]
         if not names or len(set(names)) != len(names):
             raise ValueError(f"chapter {self.name!r}: steps need unique names, got {names}")
+
+    def params(self, scale: str | None = None):
+        """The chapter's ``Params`` at ``scale`` (default: ``DMFNB_SCALE``, else ``"default"``)."""
+        from .scales import params
+
+        return params(self.name, scale)
+
+    def report(self, p, results: Mapping[str, Any]):
+        """Checks and paper tables on ``results`` (every step's result, by step name), as a
+        :class:`dmfnb.infra.reproduce.Report`; saved where ``DMFNB_REPORTS`` names a folder."""
+        from .reproduce import report
+
+        return report(self, p, results)

@@ -10,6 +10,7 @@ is deterministic, so the numbers do not depend on the number of jobs. Workers ar
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
@@ -31,13 +32,32 @@ def jobs() -> int:
     return n
 
 
+def _watch_parent(parent: int) -> None:
+    """Worker initializer: exit as soon as the parent process is gone.
+
+    A parent killed with SIGKILL runs no clean-up, and a spawned worker blocked on its call
+    queue would otherwise live on under PID 1 (and with it the resource tracker).
+    """
+    import threading
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="dmfnb-parent-watch").start()
+
+
 def map_jobs(fn: Callable[[T], R], items: Iterable[T], n_jobs: int | None = None, *,
-             progress: bool | None = None) -> list[R]:
+             progress: bool | None = None, desc: str | None = None) -> list[R]:
     """``[fn(x) for x in items]``, on ``n_jobs`` processes (default :func:`jobs`).
 
     ``fn`` must be a module-level function and the items picklable when ``n_jobs`` > 1.
     ``progress`` shows a bar over the items (default: when ``DMFNB_PROGRESS=1``, as
-    ``python -m dmfnb reproduce`` sets it).
+    ``python -m dmfnb reproduce`` sets it), labelled ``desc``.
+
+    With ``n_jobs`` > 1 the workers are new Python processes that import the caller's main
+    module: a script must start its work under ``if __name__ == "__main__":``.
     """
     items = list(items)
     n_jobs = jobs() if n_jobs is None else int(n_jobs)
@@ -49,7 +69,7 @@ def map_jobs(fn: Callable[[T], R], items: Iterable[T], n_jobs: int | None = None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(items), unit="run", mininterval=1.0)
+        bar = tqdm(total=len(items), unit="run", mininterval=1.0, desc=desc)
     try:
         if n_jobs == 1 or len(items) <= 1:
             out = []
@@ -60,14 +80,22 @@ def map_jobs(fn: Callable[[T], R], items: Iterable[T], n_jobs: int | None = None
             return out
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
 
-        with ProcessPoolExecutor(max_workers=min(n_jobs, len(items)),
-                                 mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(fn, x) for x in items]
-            if bar is not None:
-                for f in futures:
-                    f.add_done_callback(lambda _: bar.update(1))
-            return [f.result() for f in futures]
+        try:
+            with ProcessPoolExecutor(max_workers=min(n_jobs, len(items)),
+                                     mp_context=multiprocessing.get_context("spawn"),
+                                     initializer=_watch_parent, initargs=(os.getpid(),)) as pool:
+                futures = [pool.submit(fn, x) for x in items]
+                if bar is not None:
+                    for f in futures:
+                        f.add_done_callback(lambda _: bar.update(1))
+                return [f.result() for f in futures]
+        except BrokenProcessPool as err:
+            raise RuntimeError(
+                f"a worker process of DMFNB_JOBS={n_jobs} died before finishing. Worker processes "
+                "import your main script again: in a script, put the code that runs experiments "
+                "under `if __name__ == \"__main__\":`, or set DMFNB_JOBS=1") from err
     finally:
         if bar is not None:
             bar.close()

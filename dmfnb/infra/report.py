@@ -39,7 +39,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Table:
     """A table as data: column names, rows of values, per-column format specs.
 
@@ -113,6 +113,8 @@ class Table:
         if self.note:
             lines.append(self.note)
         return "\n".join(lines)
+
+    __repr__ = __str__
 
     def to_json(self) -> dict:
         """Plain JSON: title, columns, raw rows, formats, note."""
@@ -195,7 +197,7 @@ class CheckFailure(AssertionError):
     """Raised by :meth:`CheckTable.require` when a check failed; lists every failed row."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class CheckTable:
     """A chapter's closing checks: rows of :class:`Check`, shown as a table."""
 
@@ -246,6 +248,8 @@ class CheckTable:
 
     def __str__(self) -> str:
         return str(self.table())
+
+    __repr__ = __str__
 
     def require(self) -> CheckTable:
         """Return ``self`` when every check passed; else raise :class:`CheckFailure` naming

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.integrate import quad, solve_ivp
 
-from .._validate import as_matrix_stack, check_positive
+from .._validate import as_matrix_stack, as_real_array, check_integer, check_number, check_positive
 
 __all__ = [
     "end_to_end_rate",
@@ -73,7 +73,22 @@ def end_to_end_rate(W, G, depth: int) -> np.ndarray:
 
 
 def mode_rate(u, s: float, depth: int):
-    """du/dt = N u^{2−2/N} (s − u): one mode of strength s, loss ½(u − s)², balanced start."""
+    """du/dt = N u^{2−2/N} (s − u): one mode of strength s, loss ½(u − s)², balanced start.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``u`` is not finite real number(s), ``s`` not a finite number, or ``depth`` not an
+        integer ≥ 1.
+    """
+    u = as_real_array("u", u, what="a number or an array of numbers", allow_empty=True)
+    check_number("s", s)
+    check_integer("depth", depth, minimum=1)
+    return _mode_rate(u, s, depth)
+
+
+def _mode_rate(u, s, depth):
+    # Unchecked: the integrators call it at every evaluation.
     u = np.asarray(u, dtype=float)
     return depth * np.abs(u) ** (2.0 - 2.0 / depth) * (s - u)
 
@@ -85,7 +100,7 @@ def saxe_mode(t, s: float, u0: float) -> np.ndarray:
     """
     check_positive("s", s)
     check_positive("u0", u0)
-    t = np.asarray(t, dtype=float)
+    t = as_real_array("t", t, what="a time or an array of times", allow_empty=True).astype(float)
     # Written with e^{−2st} so large times neither overflow nor lose precision.
     decay = np.exp(-2.0 * s * t)
     return s / (1.0 + (s / u0 - 1.0) * decay)
@@ -109,7 +124,9 @@ def integrate_mode(t, s: float, u0: float, depth: int, *, rtol: float = 1e-10) -
     check_positive("s", s)
     check_positive("u0", u0)
     check_positive("depth", depth, integer=True)
-    t = np.asarray(t, dtype=float)
+    check_number("rtol", rtol, low=0, high=1)
+    t = as_real_array("t", t, ndims=(1,), what="a 1-D array of increasing times ≥ 0",
+                      allow_empty=True).astype(float)
     if t.ndim != 1 or np.any(np.diff(t) < 0) or (t.size and t[0] < 0):
         raise ValueError("t must be a 1-D array of increasing times ≥ 0")
     if t.size == 0:
@@ -122,7 +139,7 @@ def integrate_mode(t, s: float, u0: float, depth: int, *, rtol: float = 1e-10) -
 
     settled.terminal = True
     sol = solve_ivp(
-        lambda _, y: mode_rate(y, s, depth), (0.0, float(t[-1])), [u0],
+        lambda _, y: _mode_rate(y, s, depth), (0.0, float(t[-1])), [u0],
         method="DOP853", t_eval=t, rtol=rtol, atol=u0 * rtol, events=settled,
     )
     if not sol.success:
@@ -140,10 +157,11 @@ def mode_time(s: float, u0: float, uf: float, depth: int) -> float:
     check_positive("s", s)
     check_positive("u0", u0)
     check_positive("depth", depth, integer=True)
+    check_number("uf", uf)
     if not u0 < uf < s:
         raise ValueError(f"need 0 < u0 < uf < s, got u0={u0}, uf={uf}, s={s}")
     # Substituting u = e^x spreads the integrand evenly over the decades it crosses.
-    val, _ = quad(lambda x: np.exp(x) / mode_rate(np.exp(x), s, depth),
+    val, _ = quad(lambda x: np.exp(x) / _mode_rate(np.exp(x), s, depth),
                   np.log(u0), np.log(uf), limit=200, epsabs=0, epsrel=1e-10)
     return val
 

@@ -19,7 +19,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validate import check_positive
+from .._validate import (
+    as_matrix_stack,
+    check_bool,
+    check_integer,
+    check_number,
+    check_positive,
+    check_seed,
+)
+from ..problems import check_problem
 
 __all__ = [
     "GLRLResult",
@@ -36,7 +44,8 @@ def _sym(G: np.ndarray) -> np.ndarray:
 
 def symmetric_gradient(problem, U: np.ndarray) -> tuple[float, np.ndarray]:
     """Loss and gradient of L(U) = ℓ(UUᵀ): ∇_U L = (G + Gᵀ) U with G = ∇ℓ(UUᵀ)."""
-    U = np.asarray(U, dtype=float)
+    check_problem(problem)
+    U = np.asarray(as_matrix_stack("U", U), dtype=float)
     if U.ndim != 2 or U.shape[0] != problem.shape[0] or problem.shape[0] != problem.shape[1]:
         raise ValueError(f"U must be an n×r matrix for a square n×n problem; got U {U.shape}, "
                          f"problem {problem.shape}")
@@ -53,6 +62,8 @@ def symmetric_mask(n: int, num_pairs: int, *, seed, diagonal: bool = True) -> np
     """
     check_positive("n", n, integer=True)
     check_positive("num_pairs", num_pairs, integer=True)
+    check_seed("seed", seed)
+    diagonal = check_bool("diagonal", diagonal)
     i, j = np.triu_indices(n, 0 if diagonal else 1)
     if num_pairs > i.size:
         raise ValueError(f"num_pairs={num_pairs} exceeds the {i.size} available pairs")
@@ -73,6 +84,7 @@ def mirror_factors(n: int, depth: int, *, scale: float, seed=None) -> list[np.nd
     check_positive("n", n, integer=True)
     check_positive("depth", depth, integer=True)
     check_positive("scale", scale)
+    check_seed("seed", seed)
     if depth < 2:
         raise ValueError("mirror factors need depth ≥ 2")
     rng = np.random.default_rng(seed)
@@ -162,7 +174,15 @@ def greedy_low_rank(
     Returns
     -------
     GLRLResult
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a non-problem, a stacked or non-square problem, or a non-positive or non-numeric
+        ``lr``, ``eps``, ``grad_tol``, ``max_rank`` or ``max_steps`` (``eig_tol`` may be any
+        finite number).
     """
+    check_problem(problem)
     n, m = problem.shape
     if n != m or problem.batch is not None:
         raise ValueError("GLRL needs one square problem (a PSD factorization W = UUᵀ)")
@@ -170,6 +190,9 @@ def greedy_low_rank(
     check_positive("eps", eps)
     max_rank = n if max_rank is None else max_rank
     check_positive("max_rank", max_rank, integer=True)
+    check_positive("grad_tol", grad_tol)
+    check_number("eig_tol", eig_tol)
+    check_integer("max_steps", max_steps, minimum=1)
     result = GLRLResult()
     U = np.zeros((n, 0))
     while True:

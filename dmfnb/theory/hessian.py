@@ -24,7 +24,9 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.linalg
 
-from ..factors import check_factors
+from .._validate import as_matrix_stack, as_real_array, check_bool, check_choice, check_integer
+from ..factors import check_factors, product
+from ..problems import check_problem
 
 __all__ = [
     "factor_hessian",
@@ -59,7 +61,7 @@ def flatten_factors(factors: Sequence[np.ndarray]) -> np.ndarray:
 def unflatten_factors(vector, like: Sequence[np.ndarray]) -> list[np.ndarray]:
     """Split a parameter vector back into matrices shaped like the factors ``like``."""
     like = _single(like)
-    vector = np.asarray(vector, dtype=float)
+    vector = as_real_array("vector", vector, what="a flat parameter vector").astype(float)
     sizes = [f.size for f in like]
     if vector.shape != (sum(sizes),):
         raise ValueError(f"vector must have shape ({sum(sizes)},) for these factors, got {vector.shape}")
@@ -67,7 +69,10 @@ def unflatten_factors(vector, like: Sequence[np.ndarray]) -> list[np.ndarray]:
     return [p.reshape(f.shape) for p, f in zip(parts, like, strict=True)]
 
 
-def _check_problem(problem):
+def _check_problem(problem, factors=None):
+    check_problem(problem)
+    if factors is not None:
+        problem._check(product(factors))  # the factors' product must have the problem's shape
     if problem.batch is not None:
         raise ValueError("the Hessian is computed for one problem; pass an unstacked problem")
 
@@ -90,6 +95,7 @@ def loss_hessian(problem, *, check: bool = True) -> np.ndarray:
     being affine, so a non-quadratic loss raises ``ValueError`` instead of giving a wrong Hessian.
     """
     _check_problem(problem)
+    check = check_bool("check", check)
     n, m = problem.shape
     apply = _linear_part(problem)
     if check:
@@ -137,11 +143,16 @@ def factor_hessian(problem, factors: Sequence[np.ndarray], *, H_W: np.ndarray | 
         Symmetric (P × P), P = Σ_j size(W_j), in the order of :func:`flatten_factors`.
     """
     factors = _single(factors)
-    _check_problem(problem)
+    _check_problem(problem, factors)
     N = len(factors)
     n, m = problem.shape
     if H_W is None:
         H_W = loss_hessian(problem)
+    else:
+        H_W = as_matrix_stack("H_W", H_W)
+        if H_W.shape != (n * m, n * m):
+            raise ValueError(f"H_W must be the ({n * m}, {n * m}) loss_hessian(problem), got shape "
+                             f"{H_W.shape}")
     W = _chain(factors, m)
     G = problem.gradient(W)
     A, B = _prefix_suffix(factors, (n, m))
@@ -171,7 +182,7 @@ def hessian_vector_product(problem, factors: Sequence[np.ndarray], vector) -> np
     ∇²ℓ[Σ_k A_k V_k B_k], and A_j, B_j change through the factors they contain.
     """
     factors = _single(factors)
-    _check_problem(problem)
+    _check_problem(problem, factors)
     N = len(factors)
     n, m = problem.shape
     V = unflatten_factors(vector, factors)
@@ -205,12 +216,19 @@ def hessian_eigs(H, k: int = 1, *, which: str = "smallest") -> tuple[np.ndarray,
     the requested eigenpairs are computed. Eigenvalues come in ascending order for ``"smallest"``
     and descending for ``"largest"``; ``vectors[:, i]`` belongs to ``values[i]`` (unit norm).
     """
-    H = np.asarray(H, dtype=float)
+    H = np.asarray(as_matrix_stack("H", H), dtype=float)
     if H.ndim != 2 or H.shape[0] != H.shape[1]:
         raise ValueError(f"H must be a square matrix, got shape {H.shape}")
     size = H.shape[0]
-    if not isinstance(k, (int, np.integer)) or not 1 <= k <= size:
-        raise ValueError(f"k must be an integer between 1 and {size}, got {k!r}")
+    try:
+        check_integer("k", k, minimum=1, maximum=size)
+    except TypeError:
+        raise TypeError(f"k must be an integer between 1 and {size}, got {k!r}") from None
+    except ValueError:
+        raise ValueError(f"k must be an integer between 1 and {size}, got {k!r}") from None
+    check_choice("which", which, ("smallest", "largest"))
+    if not np.allclose(H, H.T, rtol=1e-8, atol=1e-12 * float(np.max(np.abs(H)))):
+        raise ValueError("H must be symmetric (eigh reads one triangle only); pass (H + H.T) / 2")
     if which == "smallest":
         idx = [0, k - 1]
     elif which == "largest":

@@ -21,7 +21,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import expm
 
-from .._validate import check_positive
+from .._validate import (
+    as_matrix_stack,
+    as_real_array,
+    check_integer,
+    check_number,
+    check_positive,
+    check_seed,
+)
 from ..factors import balanced_factors, check_factors
 from ..problems import LeastSquaresProblem
 
@@ -42,17 +49,8 @@ __all__ = [
 
 
 def _as_data(name: str, value) -> np.ndarray:
-    arr = np.asarray(value)
-    if arr.dtype.kind not in "fiu":
-        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
-    if arr.ndim not in (2, 3):
-        raise ValueError(
-            f"{name} must have samples as rows, shape (n, d) or a stack (B, n, d); got shape {arr.shape}"
-        )
-    if arr.shape[-2] < 1 or arr.shape[-1] < 1:
-        raise ValueError(f"{name} is empty (shape {arr.shape}); pass at least one sample and feature")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or infinite entries; pass finite numbers")
+    arr = as_real_array(name, value, ndims=(2, 3),
+                        what="samples as rows, shape (n, d) or a stack (B, n, d)")
     return arr.astype(np.float64, copy=False)
 
 
@@ -122,6 +120,9 @@ class RegressionProblem(LeastSquaresProblem):
         """Predictions X Wᵀ (rows are samples) on ``X`` (default: the training inputs)."""
         W = self._check(W)
         X = self.X if X is None else _as_data("X", X)
+        if X.shape[-1] != self.shape[1]:
+            raise ValueError(f"X has {X.shape[-1]} features per sample but W takes {self.shape[1]}; "
+                             "pass inputs of shape (samples, d_in)")
         return X @ np.swapaxes(W, -1, -2)
 
     def _stack(self, problems):
@@ -144,10 +145,11 @@ def _covariances(problem_or_covs):
         cov_x, cov_yx = problem_or_covs
     except (TypeError, ValueError):
         raise TypeError(
-            "pass a RegressionProblem (or LeastSquaresProblem) or a pair (Σ_x, Σ_yx) of matrices"
+            "pass a RegressionProblem (or LeastSquaresProblem) or a pair (Σ_x, Σ_yx) of matrices, "
+            f"got {type(problem_or_covs).__name__}"
         ) from None
-    cov_x = np.asarray(cov_x, dtype=float)
-    cov_yx = np.asarray(cov_yx, dtype=float)
+    cov_x = np.asarray(as_matrix_stack("Σ_x", cov_x), dtype=float)
+    cov_yx = np.asarray(as_matrix_stack("Σ_yx", cov_yx), dtype=float)
     if cov_x.ndim != 2 or cov_x.shape[0] != cov_x.shape[1]:
         raise ValueError(f"Σ_x must be a square matrix (d_in × d_in), got shape {cov_x.shape}")
     if cov_yx.ndim != 2 or cov_yx.shape[1] != cov_x.shape[0]:
@@ -213,6 +215,8 @@ def reduced_rank_path(problem, max_rank: int | None = None) -> np.ndarray:
     ``max_rank`` K defaults to the rank of Σ_yx (numerical, relative tolerance 1e-10).
     """
     cov_x, cov_yx = _covariances(problem)
+    if max_rank is not None:
+        check_integer("max_rank", max_rank, minimum=0, maximum=min(cov_yx.shape))
     if max_rank is None:
         s = np.linalg.svd(cov_yx, compute_uv=False)
         max_rank = int(np.sum(s > 1e-10 * max(s[0], np.finfo(float).tiny)))
@@ -310,6 +314,12 @@ def mode_solution(problem, k: int) -> np.ndarray:
 
 def mode_amplitudes(W, modes: RegressionModes) -> np.ndarray:
     """w_i = u_iᵀ W v_i for every mode; ``W`` may carry leading axes (…, d_out, d_in)."""
+    if not isinstance(modes, RegressionModes):
+        raise TypeError(f"modes must be the RegressionModes of regression_modes(problem), got "
+                        f"{type(modes).__name__}")
+    W = as_real_array("W", W, what="a matrix (…, d_out, d_in)")
+    if W.ndim < 2:
+        raise ValueError(f"W must be a matrix (…, d_out, d_in), got shape {W.shape}")
     W = np.asarray(W, dtype=float)
     if W.shape[-2:] != (modes.left.shape[0], modes.right.shape[0]):
         raise ValueError(
@@ -332,8 +342,8 @@ def escape_time(strength, eps, lr: float | None = None):
     O(1) corrections (the initial overlap, the amplitude called "escaped") are left out: they
     shrink relative to ln(1/ε) as ε → 0.
     """
-    s = np.asarray(strength, dtype=float)
-    e = np.asarray(eps, dtype=float)
+    s = as_real_array("strength", strength, what="a positive number or an array of them").astype(float)
+    e = as_real_array("eps", eps, what="a number in (0, 1) or an array of them").astype(float)
     if np.any(~np.isfinite(s)) or np.any(s <= 0):
         raise ValueError(f"strength must be positive, got {strength!r}")
     if np.any(~np.isfinite(e)) or np.any(e <= 0) or np.any(e >= 1):
@@ -435,15 +445,17 @@ def synthetic_regression(
     seed
         Seed or ``numpy.random.Generator``.
     """
-    s = np.asarray(strengths, dtype=float)
+    s = as_real_array("strengths", strengths, ndims=(1,),
+                      what="a non-empty 1-D list of positive numbers").astype(float)
     if s.ndim != 1 or s.size == 0 or np.any(~np.isfinite(s)) or np.any(s <= 0):
         raise ValueError(f"strengths must be a non-empty 1-D list of positive numbers, got {strengths!r}")
     r = s.size
     if input_variances is None:
-        d_in = r if d_in is None else d_in
+        d_in = r if d_in is None else check_integer("d_in", d_in, minimum=1)
         lam = np.ones(d_in)
     else:
-        lam = np.asarray(input_variances, dtype=float)
+        lam = as_real_array("input_variances", input_variances, ndims=(1,),
+                            what="a 1-D list of positive numbers").astype(float)
         if lam.ndim != 1 or np.any(~np.isfinite(lam)) or np.any(lam <= 0):
             raise ValueError(
                 f"input_variances must be a 1-D list of positive numbers, got {input_variances!r}"
@@ -458,12 +470,11 @@ def synthetic_regression(
         raise ValueError(f"{r} strengths need d_in ≥ {r} and d_out ≥ {r}, got d_in={d_in}, d_out={d_out}")
     n = 4 * d_in if num_samples is None else num_samples
     check_positive("num_samples", n, integer=True)
+    check_number("noise", noise, low=0, low_inclusive=True)
+    check_number("rotation", rotation, low=0, low_inclusive=True)
+    check_seed("seed", seed)
     if n < d_in or (noise > 0 and n == d_in):
         raise ValueError(f"num_samples={n} must exceed d_in={d_in} (strictly when noise > 0)")
-    if not (np.isfinite(noise) and noise >= 0):
-        raise ValueError(f"noise must be ≥ 0, got {noise!r}")
-    if not (np.isfinite(rotation) and rotation >= 0):
-        raise ValueError(f"rotation must be ≥ 0, got {rotation!r}")
     rng = np.random.default_rng(seed)
 
     def orth(k):

@@ -1,0 +1,704 @@
+"""Experiments of the chapter *Depth strengthens the low-rank bias* (``book/low_rank_bias.ipynb``).
+
+Arora, Cohen, Hu & Luo (2019), Section 2: recover a low-rank matrix from few entries (completion)
+or few random linear measurements (sensing) with deep factorizations of depth 1–4, and compare with
+the minimum-nuclear-norm solution that Gunasekar et al. (2017) conjectured depth 2 converges to.
+
+Every sweep is one batched computation per depth: all ground truths × observation counts (× init
+scales) are stacked with :func:`dmfnb.stack_problems` / :func:`dmfnb.stack_factors` and trained
+together with the authors' normalized step (``optimizer="normalized"``) until the training loss is
+≤ ``p.tol`` (or the step cap). Every function takes the chapter's parameters ``p``
+(:class:`~dmfnb.chapters.low_rank_bias.params.Params`) first; same parameters, same numbers.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ...baselines import min_nuclear_norm
+from ...engine import train
+from ...factors import init_factors, stack_factors
+from ...infra.parallel import map_jobs
+from ...metrics import effective_rank, nuclear_norm
+from ...problems import CompletionProblem, SensingProblem, stack_problems
+from ...targets import low_rank_target
+from .params import Instance, Params
+
+__all__ = [
+    "Conjecture",
+    "Curve",
+    "ExplorerRun",
+    "Finals",
+    "OptimizerComparison",
+    "SolverAgreement",
+    "Sweep",
+    "Transition",
+    "degrees_of_freedom",
+    "explorer_run",
+    "make_problems",
+    "nuclear_norm_test",
+    "observation_sweep",
+    "optimizer_comparison",
+    "solver_agreement",
+    "typical",
+]
+
+_ROLES = {"target": 1, "observe": 2, "init": 3, "explore": 4}
+
+
+def _rng_seed(p: Params, role: str, *ids: int) -> np.random.SeedSequence:
+    """A seed for numpy's generator, distinct for every (role, ids) and fixed by ``p.seed``.
+
+    The entropy list [p.seed, role, *ids] as a :class:`numpy.random.SeedSequence`: the very
+    stream ``default_rng`` draws from that list, in a form the core's seed check accepts.
+    """
+    return np.random.SeedSequence([int(p.seed), _ROLES[role], *(int(i) for i in ids)])
+
+
+def degrees_of_freedom(shape, rank: int) -> int:
+    """r(n + m − r): the dimension of the manifold of n×m matrices of rank r."""
+    n, m = shape
+    return int(rank * (n + m - rank))
+
+
+def typical(x, axis: int = 0) -> np.ndarray:
+    """The median over ground truths (axis 0): with few draws near a threshold, where one draw
+    may fail by orders of magnitude, the middle one is the typical outcome."""
+    return np.median(np.asarray(x, dtype=float), axis=axis)
+
+
+def _instance(p: Params, kind: str) -> Instance:
+    if kind not in ("completion", "sensing"):
+        raise ValueError(f"kind must be 'completion' or 'sensing', got {kind!r}")
+    return getattr(p, kind)
+
+
+def _lr(p: Params, kind: str) -> float:
+    block = _instance(p, kind)
+    return float(p.lr if block.lr is None else block.lr)
+
+
+def _max_steps(p: Params, kind: str) -> int:
+    block = _instance(p, kind)
+    return int(p.max_steps if block.max_steps is None else block.max_steps)
+
+
+def make_problems(p: Params, kind: str = "completion", observations=None,
+                  ground_truths: int | None = None) -> list[list]:
+    """The problems of a sweep: a list over ground truths of lists over observation counts.
+
+    Ground truth g is ``low_rank_target`` with a seed fixed by (``p.seed``, g). Completion
+    observes entries drawn with a seed fixed by (``p.seed``, g, m). Sensing measures every ground
+    truth with the first m of one sequence of Gaussian matrices (seeded by ``p.seed``): the
+    designs are nested, and a stack of sensing problems shares one array of matrices
+    (:class:`dmfnb.SensingProblem`), read once per step for all runs. Either way the same (g, m)
+    gives the same problem in every experiment of the chapter.
+    """
+    block = _instance(p, kind)
+    shape, rank = tuple(block.shape), int(block.rank)
+    observations = [int(m) for m in (block.observations if observations is None
+                                     else observations)]
+    ground_truths = int(p.ground_truths if ground_truths is None else ground_truths)
+    targets = [low_rank_target(shape, rank, seed=_rng_seed(p, "target", g, rank, *shape))
+               for g in range(ground_truths)]
+    if kind == "completion":
+        return [[CompletionProblem.random(t, m, seed=_rng_seed(p, "observe", g, m, 0))
+                 for m in observations] for g, t in enumerate(targets)]
+    design = SensingProblem.random(targets[0], max(observations),
+                                   seed=_rng_seed(p, "observe", 1, *shape)).measurements
+    return [[SensingProblem(t, design[:m]) for m in observations] for t in targets]
+
+
+def _init_stack(shape, depth: int, scales, seeds) -> list[np.ndarray]:
+    """Stacked initial factors: run b from init scale ``scales[b]`` and seed ``seeds[b]``."""
+    return stack_factors([init_factors(shape, depth, scale=float(s), seed=sd)
+                          for s, sd in zip(scales, seeds, strict=True)])
+
+
+def _work(unit: tuple) -> dict:
+    """One unit of a sweep, run here or in a worker process (:func:`map_jobs`):
+    ``("train", stacked problem, depth, scales, seeds, lr, tol, max_steps)`` returns each run's
+    final numbers and matrix (``product``); ``("nuclear", problem, tol, solvers)`` the convex
+    solution's (its matrix as ``product``, shape (1, n, m))."""
+    start = time.process_time()
+    if unit[0] == "train":
+        _, problem, depth, scales, seeds, lr, tol, max_steps = unit
+        factors = _init_stack(problem.shape, depth, scales, seeds)
+        tr = train(problem, [f.astype(problem.dtype) for f in factors], lr=lr,
+                   steps=max_steps, optimizer="normalized", tol=tol, record=[0],
+                   progress=False)
+        out = {"error": tr.error[-1], "effective_rank": tr.effective_rank[-1],
+               "nuclear": tr.nuclear[-1], "steps": np.asarray(tr.stop_step),
+               "converged": np.asarray(tr.converged), "product": tr.product}
+    else:
+        _, problem, tol, solvers = unit
+        with warnings.catch_warnings():
+            # SCS flags some solves "inaccurate"; min_nuclear_norm checks their constraints.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            X, info = min_nuclear_norm(problem, tol=tol, solvers=solvers,
+                                       accept_inaccurate=True, return_info=True)
+        out = {"error": problem.reconstruction_error(X), "nuclear": info["nuclear_norm"],
+               "effective_rank": effective_rank(X), "optimal": info["status"] == "optimal",
+               "product": X[None]}
+    out["cpu_seconds"] = time.process_time() - start
+    return out
+
+
+def _stacks(p: Params, kind: str, problems) -> list[tuple[slice, object]]:
+    """``problems`` cut into stacks of the kind's ``stack`` runs (all in one stack when None), in
+    the kind's ``dtype``: small matrices gain from stacking, 100×100 ones do not, and separate
+    stacks stop separately and spread over the jobs. Built once, shared by every depth."""
+    block = _instance(p, kind)
+    size = int(block.stack or len(problems))
+    return [(slice(i, i + size), stack_problems(problems[i:i + size]).astype(block.dtype))
+            for i in range(0, len(problems), size)]
+
+
+def _train_units(p: Params, kind: str, stacks, depth: int, scales, seeds) -> list[tuple]:
+    """Run b of ``stacks`` (see :func:`_stacks`) at ``depth`` from ``scales[b]``, ``seeds[b]``."""
+    lr, tol, steps = _lr(p, kind), float(p.tol), _max_steps(p, kind)
+    return [("train", stacked, depth, scales[part], seeds[part], lr, tol, steps)
+            for part, stacked in stacks]
+
+
+def _nuclear_units(p: Params, problems) -> list[tuple]:
+    return [("nuclear", prob, float(p.nuclear_tol), tuple(p.solvers)) for prob in problems]
+
+
+def _gather(outs: list[dict]) -> dict:
+    """Concatenate the units' per-run arrays; add up their CPU seconds."""
+    res = {k: np.concatenate([np.atleast_1d(o[k]) for o in outs])
+           for k in outs[0] if k != "cpu_seconds"}
+    res["cpu_seconds"] = float(sum(o["cpu_seconds"] for o in outs))
+    return res
+
+
+def _run(plan: dict) -> dict:
+    """Run the units of every group (a depth, or ``"nuclear"``) in one :func:`map_jobs` call, so
+    the jobs overlap groups; return each group's gathered results."""
+    units = [u for group in plan.values() for u in group]
+    outs = iter(map_jobs(_work, units))
+    return {name: _gather([next(outs) for _ in group]) for name, group in plan.items()}
+
+
+# ---- the observation sweep ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Transition:
+    """Where the deep factorizations recover and the shallow ones and the convex baseline do not.
+
+    ``window`` (observation counts where every depth in ``deep`` has median error ≤ ``recover``
+    while every depth in ``shallow`` and the nuclear-norm solution have median error ≥ ``fail``),
+    ``all_recover`` (counts where all of them are ≤ ``recover``), ``window_ratios`` (the window as
+    multiples of r(2n − r)) and ``median``: method (a depth, or ``"nuclear"``) → (K,) median
+    errors over ground truths.
+    """
+
+    window: np.ndarray
+    all_recover: np.ndarray
+    window_ratios: np.ndarray
+    median: dict
+    recover: float
+    fail: float
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """Reconstruction error against the number of observations, per depth and for the convex
+    baseline (:func:`observation_sweep`).
+
+    Axes: D depths (``depths``), G ground truths, K observation counts (``observations``).
+    ``error``, ``effective_rank``, ``nuclear``, ``steps``, ``converged``: (D, G, K);
+    ``nn_error``, ``nn_norm``, ``nn_effective_rank``, ``nn_optimal``: (G, K) for the
+    minimum-nuclear-norm solution (``None`` without the baseline); ``zero_fill`` (G, K) the
+    zero-filled matrix's error (completion; ``None`` for sensing); ``target_nuclear`` (G,);
+    ``ratios`` (K,) = m / r(2n − r); ``cpu_seconds``: "depth d" / "nuclear norm" → seconds.
+    """
+
+    kind: str
+    shape: tuple[int, int]
+    rank: int
+    observations: np.ndarray
+    ratios: np.ndarray
+    depths: np.ndarray
+    init_scale: float
+    lr: float
+    tol: float
+    optimizer: str
+    max_steps: int
+    dtype: str
+    solvers: tuple[str, ...]
+    target_nuclear: np.ndarray
+    error: np.ndarray
+    effective_rank: np.ndarray
+    nuclear: np.ndarray
+    steps: np.ndarray
+    converged: np.ndarray
+    nn_error: np.ndarray | None = None
+    nn_norm: np.ndarray | None = None
+    nn_effective_rank: np.ndarray | None = None
+    nn_optimal: np.ndarray | None = None
+    zero_fill: np.ndarray | None = None
+    cpu_seconds: dict = field(default_factory=dict)
+    wall_seconds: float = 0.0
+
+    def __post_init__(self):
+        # JSON brings tuples back as lists; keep the declared types.
+        object.__setattr__(self, "shape", tuple(int(s) for s in self.shape))
+        object.__setattr__(self, "solvers", tuple(self.solvers))
+
+    @property
+    def has_nuclear(self) -> bool:
+        """Whether the sweep solved the convex baseline."""
+        return self.nn_error is not None
+
+    @property
+    def dof(self) -> int:
+        """r(2n − r), the degrees of freedom of the ground truths."""
+        return degrees_of_freedom(self.shape, self.rank)
+
+    def _depth(self, depth: int) -> int:
+        depths = [int(d) for d in self.depths]
+        if int(depth) not in depths:
+            raise KeyError(f"the sweep ran depths {depths}, not {depth}")
+        return depths.index(int(depth))
+
+    def index(self, observations: int) -> int:
+        """The position of an observation count (K axis)."""
+        obs = [int(m) for m in self.observations]
+        if int(observations) not in obs:
+            raise KeyError(f"the sweep ran m = {obs}, not {observations}")
+        return obs.index(int(observations))
+
+    def errors(self, method) -> np.ndarray:
+        """(G, K) errors of a depth, or of ``"nuclear"`` (the convex baseline)."""
+        if method == "nuclear":
+            if self.nn_error is None:
+                raise KeyError("the sweep ran without the nuclear-norm baseline")
+            return self.nn_error
+        return self.error[self._depth(method)]
+
+    def median(self, method) -> np.ndarray:
+        """(K,) median error over ground truths of a depth or of ``"nuclear"``."""
+        return typical(self.errors(method))
+
+    def converged_at(self, depth: int) -> np.ndarray:
+        """(G, K) whether each run of ``depth`` reached the loss tolerance."""
+        return self.converged[self._depth(depth)]
+
+    def nearest(self, ratio: float) -> int:
+        """The position of the count whose m / r(2n − r) is closest to ``ratio`` (log scale)."""
+        return int(np.argmin(np.abs(np.log(np.asarray(self.ratios) / ratio))))
+
+    def zero_fill_deviation(self) -> float:
+        """Largest |depth-1 error − zero-fill error| over all runs (completion with depth 1)."""
+        return float(np.abs(self.errors(1) - self.zero_fill).max())
+
+    def transition(self, *, recover: float = 1e-3, fail: float = 1e-2, deep=(3, 4),
+                   shallow=(2,)) -> Transition:
+        """The :class:`Transition` of the medians over ground truths; depths the sweep did not
+        run are left out of ``deep`` and ``shallow``."""
+        depths = [int(d) for d in self.depths]
+        deep = tuple(d for d in deep if d in depths)
+        shallow = tuple(d for d in shallow if d in depths)
+        if not deep:
+            raise ValueError(f"the sweep has none of the deep depths; it ran depths {depths}")
+        med = {d: self.median(d) for d in (*deep, *shallow)}
+        med["nuclear"] = self.median("nuclear")
+        deep_ok = np.all([med[d] <= recover for d in deep], axis=0)
+        others_fail = np.all([med[k] >= fail for k in (*shallow, "nuclear")], axis=0)
+        every_ok = np.all([med[k] <= recover for k in (*deep, *shallow, "nuclear")], axis=0)
+        obs = np.asarray(self.observations)
+        window = deep_ok & others_fail
+        return Transition(obs[window], obs[every_ok], np.asarray(self.ratios)[window], med,
+                          recover, fail)
+
+
+def observation_sweep(p: Params, kind: str = "completion", *, depths=None, observations=None,
+                      ground_truths: int | None = None, nuclear: bool = True) -> Sweep:
+    """Reconstruction error against the number of observations, for every depth and the convex
+    baseline.
+
+    Every depth trains all ground truths × observation counts (init scale ``p.init_scale``,
+    normalized step ``p.lr`` or the kind's own ``lr``, stop at loss ≤ ``p.tol``), in stacks of
+    the kind's ``stack`` runs; stacks and convex solves run on ``DMFNB_JOBS`` processes.
+    ``depths``, ``observations`` and ``ground_truths`` default to the parameters'; ``nuclear``
+    solves the convex baseline too.
+    """
+    start = time.perf_counter()
+    block = _instance(p, kind)
+    shape, rank = tuple(block.shape), int(block.rank)
+    depths = [int(d) for d in (p.depths if depths is None else depths)]
+    grid = make_problems(p, kind, observations, ground_truths)
+    G, K = len(grid), len(grid[0])
+    # Runs in order of observation count (then ground truth), so that a stack of ``stack`` runs
+    # holds neighbouring counts: a sensing stack then pads to a similar number of measurements.
+    order = [(g, k) for k in range(K) for g in range(G)]
+    flat = [grid[g][k] for g, k in order]
+    obs = np.array([int(prob.num_observed) for prob in grid[0]])
+    stacks = _stacks(p, kind, flat)
+    plan = {d: _train_units(p, kind, stacks, d, [p.init_scale] * (G * K),
+                            [_rng_seed(p, "init", d, g * K + k) for g, k in order])
+            for d in depths}
+    if nuclear:
+        plan["nuclear"] = _nuclear_units(p, flat)
+    done = _run(plan)
+    final = {key: np.array([done[d][key].reshape(K, G).T for d in depths])
+             for key in ("error", "effective_rank", "nuclear", "steps", "converged")}
+    cpu = {f"depth {d}": done[d]["cpu_seconds"] for d in depths}
+    baseline = {}
+    if nuclear:
+        nn = done["nuclear"]
+        baseline = {name: nn[key].reshape(K, G).T for key, name in (
+            ("error", "nn_error"), ("nuclear", "nn_norm"),
+            ("effective_rank", "nn_effective_rank"), ("optimal", "nn_optimal"))}
+        cpu["nuclear norm"] = nn["cpu_seconds"]
+    zero_fill = None
+    if kind == "completion":
+        zero_fill = np.array([[prob.zero_fill_error() for prob in row] for row in grid])
+    return Sweep(
+        kind=kind, shape=shape, rank=rank, observations=obs,
+        ratios=obs / degrees_of_freedom(shape, rank), depths=np.array(depths),
+        init_scale=float(p.init_scale), lr=_lr(p, kind), tol=float(p.tol),
+        optimizer="normalized", max_steps=_max_steps(p, kind), dtype=block.dtype,
+        solvers=tuple(p.solvers),
+        target_nuclear=np.array([nuclear_norm(row[0].target) for row in grid]),
+        **final, **baseline, zero_fill=zero_fill, cpu_seconds=cpu,
+        wall_seconds=time.perf_counter() - start)
+
+
+# ---- Gunasekar et al.'s conjecture -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Conjecture:
+    """Depth 2 over init scales against the convex minimum (:func:`nuclear_norm_test`).
+
+    Axes: G ground truths, S init scales (``init_scales``), D deeper depths (``deep_depths``).
+    ``min_nuclear`` (G,) the convex minimum; ``target_nuclear`` (G,); ``nn_error``,
+    ``nn_effective_rank`` (G,) of the convex solution; ``nuclear``, ``error``,
+    ``effective_rank``, ``converged`` (G, S) for depth 2, and ``distance_to_min`` (G, S) =
+    ‖W − X_min‖_F / ‖W*‖_F, its distance to the convex solution; ``deep_nuclear``,
+    ``deep_error``, ``deep_effective_rank``, ``deep_converged`` (D, G) for the deeper
+    factorizations (from the sweep's init scale).
+    """
+
+    observations: int
+    rank: int
+    init_scales: np.ndarray
+    min_nuclear: np.ndarray
+    target_nuclear: np.ndarray
+    nn_error: np.ndarray
+    nn_effective_rank: np.ndarray
+    nuclear: np.ndarray
+    error: np.ndarray
+    effective_rank: np.ndarray
+    converged: np.ndarray
+    distance_to_min: np.ndarray
+    deep_depths: np.ndarray
+    deep_nuclear: np.ndarray
+    deep_error: np.ndarray
+    deep_effective_rank: np.ndarray
+    deep_converged: np.ndarray
+
+    def relative_gap(self) -> np.ndarray:
+        """(G, S) (‖W‖_* − min ‖X‖_*) / min ‖X‖_* of depth 2."""
+        return (self.nuclear - self.min_nuclear[:, None]) / self.min_nuclear[:, None]
+
+    def gap(self) -> np.ndarray:
+        """(S,) mean over ground truths of ‖W‖_* − min ‖X‖_* of depth 2."""
+        return (self.nuclear - self.min_nuclear[:, None]).mean(axis=0)
+
+    def mean_distance(self) -> np.ndarray:
+        """(S,) mean over ground truths of depth 2's ‖W − X_min‖_F / ‖W*‖_F."""
+        return self.distance_to_min.mean(axis=0)
+
+    def median_error(self) -> np.ndarray:
+        """(S,) median over ground truths of depth 2's error."""
+        return np.median(self.error, axis=0)
+
+    def mean_effective_rank(self) -> np.ndarray:
+        """(S,) mean over ground truths of depth 2's effective rank."""
+        return self.effective_rank.mean(axis=0)
+
+    def _deep(self, depth: int) -> int:
+        depths = [int(d) for d in self.deep_depths]
+        if int(depth) not in depths:
+            raise KeyError(f"the test ran deeper depths {depths}, not {depth}")
+        return depths.index(int(depth))
+
+    def deep_median_error(self, depth: int) -> float:
+        """Median error over ground truths of a deeper factorization."""
+        return float(np.median(self.deep_error[self._deep(depth)]))
+
+    def deep_norm_ratio(self, depth: int) -> np.ndarray:
+        """(G,) ‖W‖_* / ‖W*‖_* of a deeper factorization."""
+        return self.deep_nuclear[self._deep(depth)] / self.target_nuclear
+
+    def deep_norm_deviation(self, depth: int) -> float:
+        """Median over ground truths of |‖W‖_*/‖W*‖_* − 1| of a deeper factorization."""
+        return float(np.median(np.abs(self.deep_norm_ratio(depth) - 1)))
+
+    def deep_median_effective_rank(self, depth: int) -> float:
+        """Median effective rank over ground truths of a deeper factorization."""
+        return float(np.median(self.deep_effective_rank[self._deep(depth)]))
+
+    def deep_mean_effective_rank(self, depth: int) -> float:
+        """Mean effective rank over ground truths of a deeper factorization."""
+        return float(np.mean(self.deep_effective_rank[self._deep(depth)]))
+
+
+def nuclear_norm_test(p: Params, *, observations: int | None = None, init_scales=None,
+                      deep_depths=(3, 4)) -> Conjecture:
+    """Gunasekar et al.'s conjecture near the transition: depth 2 over init scales against the
+    convex minimum.
+
+    Completion problems at ``p.conjecture_observations`` (the same instances as the sweep) for
+    every ground truth. Depth 2 is trained from every scale in ``p.conjecture_init_scales``, the
+    depths in ``deep_depths`` from ``p.init_scale``; all runs of one depth in one stacked batch.
+    """
+    m = int(p.conjecture_observations if observations is None else observations)
+    scales = [float(s) for s in (p.conjecture_init_scales if init_scales is None
+                                 else init_scales)]
+    problems = [row[0] for row in make_problems(p, "completion", [m])]
+    G, S = len(problems), len(scales)
+    repeated = _stacks(p, "completion", [prob for prob in problems for _ in scales])
+    plan = {2: _train_units(p, "completion", repeated, 2, [s for _ in problems for s in scales],
+                            [_rng_seed(p, "init", 2, 10_000 + b) for b in range(G * S)])}
+    once = _stacks(p, "completion", problems)
+    for d in deep_depths:
+        plan[d] = _train_units(p, "completion", once, d, [p.init_scale] * G,
+                               [_rng_seed(p, "init", d, 10_000 + g) for g in range(G)])
+    plan["nuclear"] = _nuclear_units(p, problems)
+    done = _run(plan)
+    nn = done["nuclear"]
+    W2 = done[2]["product"].reshape(G, S, *problems[0].shape)
+    distance = np.array([
+        [np.linalg.norm(W - X) for W in row] / np.linalg.norm(prob.target)
+        for row, X, prob in zip(W2, nn["product"], problems, strict=True)])
+    two = {key: done[2][key].reshape(G, S)
+           for key in ("nuclear", "error", "effective_rank", "converged")}
+    deep = {f"deep_{key}": np.array([done[d][key] for d in deep_depths])
+            for key in ("nuclear", "error", "effective_rank", "converged")}
+    return Conjecture(
+        observations=m, rank=int(p.completion.rank), init_scales=np.array(scales),
+        min_nuclear=nn["nuclear"], nn_error=nn["error"],
+        nn_effective_rank=nn["effective_rank"],
+        target_nuclear=np.array([nuclear_norm(prob.target) for prob in problems]),
+        **two, distance_to_min=distance, deep_depths=np.array(deep_depths), **deep)
+
+
+# ---- two convex solvers ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SolverAgreement:
+    """The convex baseline solved two ways (:func:`solver_agreement`).
+
+    Axes: two solvers (``solvers``), G ground truths. ``nuclear`` and ``seconds`` (2, G);
+    ``norm_gap`` (G,) the relative difference of the two nuclear norms and ``distance`` (G,) =
+    ‖X₁ − X₂‖_F / ‖X₁‖_F.
+    """
+
+    solvers: tuple[str, ...]
+    nuclear: np.ndarray
+    seconds: np.ndarray
+    norm_gap: np.ndarray
+    distance: np.ndarray
+
+    def __post_init__(self):
+        object.__setattr__(self, "solvers", tuple(self.solvers))
+
+
+def solver_agreement(p: Params, solvers=("SCS", "ADMM")) -> SolverAgreement:
+    """The convex baseline solved two ways on the conjecture's instances (one per ground truth).
+
+    cvxpy's SCS is the authors' solver; ADMM (:func:`dmfnb.admm_nuclear_norm`) is what the paper
+    scale uses.
+    """
+    problems = [row[0] for row in make_problems(p, "completion",
+                                                [int(p.conjecture_observations)])]
+    sols = [[min_nuclear_norm(prob, float(p.nuclear_tol), solvers=(s,), return_info=True)
+             for prob in problems] for s in solvers]
+    nuc = np.array([[info["nuclear_norm"] for _, info in row] for row in sols])
+    X1, X2 = ([X for X, _ in row] for row in sols)
+    return SolverAgreement(
+        solvers=tuple(solvers), nuclear=nuc,
+        seconds=np.array([[info["seconds"] for _, info in row] for row in sols]),
+        norm_gap=np.abs(nuc[1] - nuc[0]) / nuc[0],
+        distance=np.array([np.linalg.norm(a - b) / np.linalg.norm(a)
+                           for a, b in zip(X1, X2, strict=True)]))
+
+
+# ---- plain GD against the normalized step ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One stacked training's error curve: ``steps`` (T,), ``error`` (T, K) per count."""
+
+    optimizer: str
+    depth: int
+    steps: np.ndarray
+    error: np.ndarray
+
+
+@dataclass(frozen=True)
+class Finals:
+    """Final numbers of one optimizer: ``error``, ``effective_rank``, ``steps``, ``converged``,
+    each (D, K) over depths × observation counts."""
+
+    error: np.ndarray
+    effective_rank: np.ndarray
+    steps: np.ndarray
+    converged: np.ndarray
+
+
+@dataclass(frozen=True)
+class OptimizerComparison:
+    """Plain GD against the normalized step (:func:`optimizer_comparison`).
+
+    Axes: D depths (``depths``), K observation counts (``observations``). ``finals``:
+    ``"gd"`` / ``"normalized"`` → :class:`Finals`; ``curves``: one :class:`Curve` per
+    (optimizer, depth); ``distance`` (D, K) = ‖W_gd − W_normalized‖_F / ‖W*‖_F.
+    """
+
+    shape: tuple[int, int]
+    rank: int
+    observations: np.ndarray
+    depths: np.ndarray
+    gd_lr: float
+    lr: float
+    finals: dict
+    curves: list
+    distance: np.ndarray
+
+    def __post_init__(self):
+        object.__setattr__(self, "shape", tuple(int(s) for s in self.shape))
+
+    @property
+    def gd(self) -> Finals:
+        """Plain gradient descent's final numbers."""
+        return self.finals["gd"]
+
+    @property
+    def normalized(self) -> Finals:
+        """The normalized step's final numbers."""
+        return self.finals["normalized"]
+
+    def both_converged(self) -> np.ndarray:
+        """(D, K) whether both optimizers fitted the observations."""
+        return self.gd.converged & self.normalized.converged
+
+    def error_ratio(self) -> float:
+        """The largest factor between the two optimizers' errors where both fitted."""
+        both = self.both_converged()
+        return float(2 ** np.abs(np.log2(self.gd.error[both] / self.normalized.error[both])).max())
+
+
+def _train_stack(p: Params, problems, depth: int, scales, seeds, *, lr: float, optimizer: str,
+                 max_steps: int):
+    """Train one stacked batch: problem b from init scale ``scales[b]`` and seed ``seeds[b]``."""
+    factors = _init_stack(problems[0].shape, depth, scales, seeds)
+    return train(stack_problems(problems), factors, lr=lr, steps=int(max_steps),
+                 optimizer=optimizer, tol=float(p.tol), record="log", top_k=10)
+
+
+def _small_target(p: Params) -> np.ndarray:
+    shape, rank = tuple(p.small.shape), int(p.small.rank)
+    return low_rank_target(shape, rank, seed=_rng_seed(p, "explore", rank, *shape))
+
+
+def optimizer_comparison(p: Params) -> OptimizerComparison:
+    """Plain gradient descent against the normalized step on a small completion instance.
+
+    One ground truth of shape ``p.small.shape`` and rank ``p.small.rank``, the observation
+    counts ``p.small.observations``, depths ``p.gd_depths``, the same initial factors for both
+    optimizers.
+    """
+    target = _small_target(p)
+    obs = [int(m) for m in p.small.observations]
+    problems = [CompletionProblem.random(target, m, seed=_rng_seed(p, "explore", m))
+                for m in obs]
+    finals, curves, products = {}, [], {}
+    for opt, lr, steps in (("gd", p.gd_lr, p.gd_max_steps), ("normalized", p.lr, p.max_steps)):
+        cols = {k: [] for k in ("error", "effective_rank", "steps", "converged")}
+        for d in p.gd_depths:
+            seeds = [_rng_seed(p, "explore", d, b) for b in range(len(obs))]
+            tr = _train_stack(p, problems, d, [p.init_scale] * len(obs), seeds, lr=lr,
+                              optimizer=opt, max_steps=steps)
+            cols["error"].append(tr.error[-1])
+            cols["effective_rank"].append(tr.effective_rank[-1])
+            cols["steps"].append(np.asarray(tr.stop_step))
+            cols["converged"].append(np.asarray(tr.converged))
+            curves.append(Curve(opt, int(d), tr.steps, tr.error))
+            products[(opt, d)] = tr.product
+        finals[opt] = Finals(**{k: np.array(v) for k, v in cols.items()})
+    scale = np.linalg.norm(target)
+    distance = np.array([np.linalg.norm(products[("gd", d)] - products[("normalized", d)],
+                                        axis=(-2, -1)) / scale for d in p.gd_depths])
+    return OptimizerComparison(
+        shape=tuple(p.small.shape), rank=int(p.small.rank), observations=np.array(obs),
+        depths=np.array(p.gd_depths), gd_lr=float(p.gd_lr), lr=float(p.lr), finals=finals,
+        curves=curves, distance=distance)
+
+
+# ---- the explorer ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExplorerRun:
+    """One training on the small instance (:func:`explorer_run`).
+
+    ``target_sv``, ``sv`` (n,): singular values of the ground truth and of the solution;
+    ``curve_steps`` (T,), ``curve_error`` (T,): the error along training; ``nn_error``,
+    ``nn_effective_rank``: the minimum-nuclear-norm solution's.
+    """
+
+    kind: str
+    shape: tuple[int, int]
+    rank: int
+    observations: int
+    depth: int
+    init_scale: float
+    target_sv: np.ndarray
+    sv: np.ndarray
+    error: float
+    effective_rank: float
+    steps: int
+    converged: bool
+    nn_error: float
+    nn_effective_rank: float
+    curve_steps: np.ndarray
+    curve_error: np.ndarray
+
+    def __post_init__(self):
+        object.__setattr__(self, "shape", tuple(int(s) for s in self.shape))
+
+
+def explorer_run(p: Params, *, observations: int | None = None, depth: int = 3,
+                 init_scale: float = 1e-3, kind: str = "completion") -> ExplorerRun:
+    """One training on the small instance ``p.small``, with its minimum-nuclear-norm solution."""
+    shape, rank = tuple(p.small.shape), int(p.small.rank)
+    m = int(p.small.explorer_observations if observations is None else observations)
+    target = _small_target(p)
+    cls = CompletionProblem if kind == "completion" else SensingProblem
+    prob = cls.random(target, m, seed=_rng_seed(p, "explore", m, kind == "sensing"))
+    tr = train(prob, init_factors(shape, depth, scale=float(init_scale),
+                                  seed=_rng_seed(p, "explore", depth)),
+               lr=p.lr, steps=int(p.max_steps), optimizer="normalized", tol=float(p.tol),
+               top_k=min(shape))
+    nn = _run({"nuclear": _nuclear_units(p, [prob])})["nuclear"]
+    return ExplorerRun(
+        kind=kind, shape=shape, rank=rank, observations=m, depth=int(depth),
+        init_scale=float(init_scale), target_sv=np.linalg.svd(target, compute_uv=False),
+        sv=tr.singular_values[-1], error=float(tr.error[-1]),
+        effective_rank=float(tr.effective_rank[-1]), steps=int(tr.stop_step),
+        converged=bool(tr.converged), nn_error=float(nn["error"][0]),
+        nn_effective_rank=float(nn["effective_rank"][0]), curve_steps=tr.steps,
+        curve_error=tr.error)

@@ -1,0 +1,123 @@
+"""Parameters of the chapter *Depth strengthens the low-rank bias* (``book/low_rank_bias.ipynb``).
+
+``DEFAULT`` runs the chapter in about two minutes on two cores; ``PAPER`` is the authors' 100×100
+rank-5 setting (Arora et al. 2019), stating only what differs.
+
+Observation counts are multiples of the degrees of freedom r(2n − r) of a rank-r n×n matrix:
+231 for 40×40 rank 3 (×1, 1.5, 1.75, 2, 2.5, 3, 4), 76 for 20×20 rank 2 (×1, 1.25, 1.5, 1.75, 2,
+3), 975 for the authors' 100×100 rank 5.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+__all__ = ["DEFAULT", "PAPER", "SCALES", "Instance", "Params", "Small"]
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One recovery task of the sweeps (completion or sensing)."""
+
+    # n×m size of the ground truth
+    shape: tuple[int, int]
+    # its rank r
+    rank: int
+    # the observation counts m of the sweep, increasing
+    observations: tuple[int, ...]
+    # runs per stacked batch; None: all runs of a depth in one stack (small matrices gain
+    # from stacking, 100×100 ones do not, and separate stacks spread over DMFNB_JOBS)
+    stack: int | None = None
+    # normalized step for this task; None: Params.lr
+    lr: float | None = None
+    # step cap for this task; None: Params.max_steps
+    max_steps: int | None = None
+    # precision of the trainings
+    dtype: str = "float64"
+
+
+@dataclass(frozen=True)
+class Small:
+    """The small instance: plain GD against the normalized step, and the explorer."""
+
+    # n×m size of the ground truth
+    shape: tuple[int, int] = (20, 20)
+    # its rank
+    rank: int = 2
+    # observation counts of the optimizer comparison (both sides of the transition)
+    observations: tuple[int, ...] = (114, 152, 228)
+    # the explorer's default observation count
+    explorer_observations: int = 152
+
+
+@dataclass(frozen=True)
+class Params:
+    """The chapter's parameters; the defaults are the default scale."""
+
+    # which scale these are ("default" or "paper")
+    scale: str = "default"
+    # fixes every ground truth, mask, measurement and initialization
+    seed: int = 0
+    # ground truths per observation count (medians over them)
+    ground_truths: int = 3
+    # completion sweep
+    completion: Instance = field(default_factory=lambda: Instance(
+        (40, 40), 3, (231, 347, 404, 462, 578, 693, 924)))
+    # sensing costs m·n² per step and per convex solve: a smaller instance
+    sensing: Instance = field(default_factory=lambda: Instance(
+        (20, 20), 2, (76, 95, 114, 133, 152, 228)))
+    # depths of the sweeps
+    depths: tuple[int, ...] = (1, 2, 3, 4)
+    # Gaussian layers, ‖W(0)‖_F ≈ √n · init_scale
+    init_scale: float = 1e-3
+    # normalized step ("GroupRMSprop"); authors 1e-3 at 100×100
+    lr: float = 3e-3
+    # stop at training loss ≤ tol (the authors' rule)
+    tol: float = 1e-6
+    # runs still above tol are drawn hollow
+    max_steps: int = 20_000
+    # |X_ij − W*_ij| ≤ nuclear_tol in the convex baseline
+    nuclear_tol: float = 1e-3
+    # solvers of the convex baseline, tried in order
+    solvers: tuple[str, ...] = ("SCS",)
+    # the completion count of the conjecture test (at the transition)
+    conjecture_observations: int = 462
+    # depth-2 init scales of the conjecture test (three decades)
+    conjecture_init_scales: tuple[float, ...] = (1e-3, 1e-4, 1e-5, 1e-6)
+    # the small instance (optimizer comparison, explorer)
+    small: Small = field(default_factory=Small)
+    # depths of the optimizer comparison
+    gd_depths: tuple[int, ...] = (2, 3)
+    # plain GD's constant step
+    gd_lr: float = 1.0
+    # plain GD's step cap
+    gd_max_steps: int = 20_000
+
+
+DEFAULT = Params()
+
+# The authors' 100×100 rank 5. A 100×100 product gains nothing from stacking, so each completion
+# run is its own stack (stack=1) and the runs spread over DMFNB_JOBS processes. A sensing step
+# costs 4·m·n² flops per run; a sensing stack shares its measurement matrices (one product per
+# step for all its runs) but pads every run to its largest count, so stacks hold 12 runs of
+# neighbouring counts. Sensing also takes the normalized step at 1e-2 in float32 with a cap of
+# 6000 steps: on the m = 2000 instance at depth 3 that ends at error 1.35e-5, against 1.24e-5 for
+# the authors' 1e-3 run to loss 1e-6 (32 310 steps, 4.7× the CPU time; float64 gives the same
+# digits at 2.3× the time); the capped runs stall at loss ≈ 2e-6 (benchmarks/bench_sweep.py).
+# The convex baseline is solved by ADMM: SCS takes minutes per sensing instance
+# (benchmarks/bench_nuclear.py).
+PAPER = dataclasses.replace(
+    DEFAULT,
+    scale="paper",
+    completion=Instance((100, 100), 5, (1000, 1500, 2000, 2500, 3000, 4000, 5000), stack=1),
+    sensing=Instance((100, 100), 5, (1000, 1500, 2000, 2500, 3000, 4000, 5000), stack=12,
+                     lr=1e-2, max_steps=6_000, dtype="float32"),
+    depths=(2, 3, 4),
+    lr=1e-3,
+    max_steps=200_000,  # the authors allow 1e6; converged runs stop far earlier
+    solvers=("ADMM",),
+    conjecture_observations=2000,
+)
+
+SCALES = {"default": DEFAULT, "paper": PAPER}

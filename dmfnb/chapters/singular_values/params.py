@@ -1,0 +1,174 @@
+"""Parameters of the chapter *How singular values move* (``book/singular_values.ipynb``).
+
+The defaults are the default scale (the whole notebook in about half a minute on two cores);
+:data:`PAPER` runs the authors' dynamics figure at their size and changes nothing else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+__all__ = ["DEFAULT", "PAPER", "SCALES", "Completion", "Exact", "Explorer", "Params",
+           "Plateau", "Rate"]
+
+
+@dataclass(frozen=True)
+class Rate:
+    """One tiny GD step on a sensing problem from balanced (and unbalanced) starts."""
+
+    # n×m of the sensing target: small, so every SVD of the check is exact to rounding
+    shape: tuple[int, int] = (6, 6)
+    # rank of the random target W* (low_rank_target)
+    rank: int = 2
+    # number of Gaussian measurements ⟨A_i, W⟩: a loss with no special structure
+    observations: int = 30
+    # target from seed, measurements from seed + 1, factors from seed + 10 + N, unbalancing
+    # matrices from seed + 20 + N
+    seed: int = 0
+    # depths N at which the rate formula is tested (depth 1 is plain calculus)
+    depths: tuple[int, ...] = (1, 2, 3, 4)
+    # scale of the balanced start: W(0) of order one, so the rates are far from zero
+    init_scale: float = 1.0
+    # strength of the random invertible A_j that unbalance the factors of the same W
+    unbalance: float = 0.5
+    # the step sizes η of the sweep: 1e-10 … 1e-2, into rounding on the left, past
+    # first order on the right
+    lrs: tuple[float, ...] = tuple(10.0 ** k for k in range(-10, -1))
+    # the step of the table and of the checks: small, yet well above rounding
+    lr: float = 1e-6
+    # relative error the formula must reach from a balanced start (×10: the unbalanced floor)
+    tol: float = 1e-3
+    # the first-order slope of error against η is fitted over this range of η
+    order_lrs: tuple[float, float] = (1e-5, 1e-2)
+    # the slope must lie in this range (1: the Euler step's error)
+    order_slope: tuple[float, float] = (0.9, 1.1)
+
+
+@dataclass(frozen=True)
+class Exact:
+    """Full observation, aligned balanced start, small step: the exact mode solutions."""
+
+    # n×m of the target U diag(s) Vᵀ with random orthonormal U, V
+    shape: tuple[int, int] = (5, 3)
+    # the target's singular values s_r: each is one mode
+    strengths: tuple[float, ...] = (2.0, 1.0, 0.5)
+    # U, V from seed; the balanced split of W(0) from seed + N
+    seed: int = 0
+    # depths compared with Saxe's sigmoid (N = 2) and the integrated mode ODE (N ≥ 3)
+    depths: tuple[int, ...] = (2, 3, 4)
+    # every mode starts at u₀ (W(0) = u₀ U Vᵀ)
+    init_scale: float = 1e-3
+    # GD step η (the run is repeated at 2η to show the gap is first order in η)
+    lr: float = 5e-4
+    # run until horizon × the weakest mode's time to reach 99% of s
+    horizon: float = 1.1
+    # about this many records per run
+    records: int = 800
+    # max_t |σ_GD − u_exact| / s must stay below this (1%)
+    tol: float = 0.01
+    # doubling η must multiply the gap by a factor in this range (first order: 2)
+    doubling: tuple[float, float] = (1.7, 2.3)
+
+
+@dataclass(frozen=True)
+class Plateau:
+    """Lift time of one mode against its initial value, four decades of u₀."""
+
+    # initial values u₀ = 10^{-k/2}, k = 4 … 12: 1e-2 down to 1e-6
+    inits: tuple[float, ...] = tuple(10.0 ** (-k / 2) for k in range(4, 13))
+    # depths of the sweep (depth 1 never waits)
+    depths: tuple[int, ...] = (1, 2, 3, 4)
+    # strength s of the mode
+    strength: float = 1.0
+    # every run's step is its predicted lift time / steps, so all are equally resolved
+    steps: int = 10_000
+    # GD lift times must match the exact integral to this relative gap (1%)
+    tol: float = 0.01
+    # fitted slope (N = 2) and exponents (N ≥ 3) within this relative gap of the theory
+    exponent_tol: float = 0.05
+    # depth 1's lift time may grow at most by this factor over the sweep (theory: 1.5%)
+    depth1_growth: float = 1.05
+
+
+@dataclass(frozen=True)
+class Completion:
+    """The authors' dynamics figure, shrunk: 40×40 rank 3, m/(r(2n−r)) ≈ 2 as in the paper."""
+
+    # n of the n×n target
+    size: int = 40
+    # rank of the target
+    rank: int = 3
+    # observed entries m
+    observations: int = 480
+    # target from seed, mask from seed + 1
+    seed: int = 0
+    # depths of the figure
+    depths: tuple[int, ...] = (1, 2, 3)
+    # W(0) = init_scale · I through identity factors (balanced), as the authors
+    init_scale: float = 1e-3
+    # plain GD step, as the authors
+    lr: float = 0.01
+    # iterations, as the authors
+    steps: int = 200_000
+    # record every this many iterations
+    record: int = 100
+    # how many singular values are recorded
+    top_k: int = 10
+    # a singular value is lifted when its final value exceeds lift_rtol · σ_1
+    lift_rtol: float = 1e-2
+    # staggered: σ_{k+1} below this fraction of its final value when σ_k is half-way up
+    stagger_tol: float = 0.1
+    # depth 3's final reconstruction error must be below this
+    error_tol: float = 1e-3
+    # depth 1 must end within this relative gap of the zero-fill error
+    zero_fill_tol: float = 0.02
+
+
+@dataclass(frozen=True)
+class Explorer:
+    """The explorer of the scalar mode ODE du/dt = N u^{2−2/N}(s − u)."""
+
+    # the depth, log₁₀ u₀ and strength s it starts at
+    depth: int = 3
+    log10_init: float = -3.0
+    strength: float = 1.0
+    # the depths drawn faintly beside the chosen one
+    others: tuple[int, ...] = (1, 2, 3, 4, 5)
+    # points of the time grid
+    points: int = 400
+
+
+@dataclass(frozen=True)
+class Params:
+    """Every parameter of the chapter, one block per experiment."""
+
+    # the scale these values belong to ("default" or "paper")
+    scale: str = "default"
+    # the rate checked on one tiny step
+    rate: Rate = field(default_factory=Rate)
+    # exact mode solutions
+    exact: Exact = field(default_factory=Exact)
+    # how long a mode waits
+    plateau: Plateau = field(default_factory=Plateau)
+    # the authors' completion figure
+    completion: Completion = field(default_factory=Completion)
+    # the mode-ODE explorer
+    explorer: Explorer = field(default_factory=Explorer)
+
+
+DEFAULT = Params()
+
+# Arora et al. (2019)'s dynamics figure: 100×100 rank 5, m = 2000, plain GD, lr 0.01, identity
+# init 1e-3, 2e5 iterations.
+PAPER = dataclasses.replace(
+    DEFAULT, scale="paper",
+    completion=dataclasses.replace(
+        DEFAULT.completion, size=100, rank=5, observations=2000, record=200,
+        # After the authors' 2e5 plain-GD iterations the fifth value is still settling
+        # (error ≈ 5e-3); their 2.6e-5 comes from the adaptive optimizer run to loss 1e-6.
+        error_tol=1e-2,
+    ),
+)
+
+SCALES = {"default": DEFAULT, "paper": PAPER}
