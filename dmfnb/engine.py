@@ -158,6 +158,7 @@ def train(
     eps: float = 1e-4,
     explode: float = 1e6,
     progress: bool | None = None,
+    label: str | None = None,
     backend: str | None = None,
 ) -> Trajectory:
     """Train the factors on ``problem`` by gradient descent and record the trajectory.
@@ -202,6 +203,8 @@ def train(
     progress
         Show a tqdm progress bar; default: for runs of ≥ 50,000 steps when the environment sets
         ``DMFNB_PROGRESS=1`` (as ``python -m dmfnb reproduce`` does).
+    label
+        What the progress bar names as this run (e.g. ``"depth 3, seed 2"``).
     backend
         ``"numpy"`` or ``"cupy"`` (an NVIDIA GPU); default ``DMFNB_BACKEND`` or numpy. Inputs and
         the returned trajectory are numpy arrays either way (see :mod:`dmfnb.backend`).
@@ -274,7 +277,9 @@ def train(
     log: dict[str, list] = {k: [] for k in
                             ("steps", "loss", "error", "sv", "entries", "fro", "nuc", "erank", "W")}
     limit = None
-    bar = _progress_bar(progress, steps)
+    if label is not None and not isinstance(label, str):
+        raise TypeError(f"label must be a string naming the run, got {type(label).__name__}")
+    bar = _progress_bar(progress, steps, label)
     try:
         t = 0
         next_rec = 0
@@ -441,11 +446,11 @@ def _curvature(problem, factors, iters: int = 40) -> float:
     return lam
 
 
-def _progress_bar(progress, steps):
+def _progress_bar(progress, steps, label=None):
     if progress is None:  # by default only long runs, and only where asked (the CLI asks)
         progress = os.environ.get("DMFNB_PROGRESS") == "1" and steps >= 50_000
     if not progress:
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=steps, unit="step", mininterval=1.0)
+    return tqdm(total=steps, unit="step", mininterval=1.0, desc=label)

@@ -138,8 +138,8 @@ def test_figures_are_drawn_for_the_column(site, browser, page_path):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto((site / page_path).as_uri())
     shrunk = page.evaluate(
-        "(minScale) => Array.from(document.querySelectorAll('main img'))"
-        ".filter(i => i.naturalWidth > 0 && !i.closest('.jupyter-widgets'))"
+        "(minScale) => Array.from(document.querySelectorAll('main article img'))"
+        ".filter(i => i.naturalWidth > 0 && i.clientWidth > 0 && !i.closest('.jupyter-widgets'))"
         ".filter(i => i.clientWidth / i.naturalWidth < minScale)"
         ".map(i => `${i.alt.slice(0, 50)} (${i.naturalWidth} px shown at ${i.clientWidth} px)`)",
         MIN_FIGURE_SCALE)

@@ -177,11 +177,13 @@ def _gather(outs: list[dict]) -> dict:
     return res
 
 
-def _run(plan: dict) -> dict:
+def _run(plan: dict, what: str) -> dict:
     """Run the units of every group (a depth, or ``"nuclear"``) in one :func:`map_jobs` call, so
-    the jobs overlap groups; return each group's gathered results."""
+    the jobs overlap groups; return each group's gathered results. ``what`` labels the progress
+    bar."""
     units = [u for group in plan.values() for u in group]
-    outs = iter(map_jobs(_work, units))
+    groups = ", ".join(f"depth {g}" if isinstance(g, int) else str(g) for g in plan)
+    outs = iter(map_jobs(_work, units, desc=f"{what} ({groups})"))
     return {name: _gather([next(outs) for _ in group]) for name, group in plan.items()}
 
 
@@ -347,7 +349,7 @@ def observation_sweep(p: Params, kind: str = "completion", *, depths=None, obser
             for d in depths}
     if nuclear:
         plan["nuclear"] = _nuclear_units(p, flat)
-    done = _run(plan)
+    done = _run(plan, f"{kind}, {G} ground truths × {K} counts")
     final = {key: np.array([done[d][key].reshape(K, G).T for d in depths])
              for key in ("error", "effective_rank", "nuclear", "steps", "converged")}
     cpu = {f"depth {d}": done[d]["cpu_seconds"] for d in depths}
@@ -475,7 +477,7 @@ def nuclear_norm_test(p: Params, *, observations: int | None = None, init_scales
         plan[d] = _train_units(p, "completion", once, d, [p.init_scale] * G,
                                [_rng_seed(p, "init", d, 10_000 + g) for g in range(G)])
     plan["nuclear"] = _nuclear_units(p, problems)
-    done = _run(plan)
+    done = _run(plan, f"conjecture test, {G} ground truths")
     nn = done["nuclear"]
     W2 = done[2]["product"].reshape(G, S, *problems[0].shape)
     distance = np.array([
@@ -693,7 +695,7 @@ def explorer_run(p: Params, *, observations: int | None = None, depth: int = 3,
                                   seed=_rng_seed(p, "explore", depth)),
                lr=p.lr, steps=int(p.max_steps), optimizer="normalized", tol=float(p.tol),
                top_k=min(shape))
-    nn = _run({"nuclear": _nuclear_units(p, [prob])})["nuclear"]
+    nn = _run({"nuclear": _nuclear_units(p, [prob])}, "explorer")["nuclear"]
     return ExplorerRun(
         kind=kind, shape=shape, rank=rank, observations=m, depth=int(depth),
         init_scale=float(init_scale), target_sv=np.linalg.svd(target, compute_uv=False),

@@ -240,7 +240,8 @@ def train_runs(p: Params, problem: CompletionProblem, depth: int, *,
     stacked = stack_problems([problem] * runs)
     tr = train(stacked, stack_factors(starts), lr=engine_lr(lr, problem),
                steps=int(max_steps), tol=tol * 2.0 / _observed(problem),
-               record=record, entries=ENTRIES)
+               record=record, entries=ENTRIES,
+               label=f"depth {depth}, {runs} seeds, det W(0) {'>' if det_sign > 0 else '<'} 0")
     W = tr.entries.reshape(len(tr.steps), runs, 2, 2)
     det = W[..., 0, 0] * W[..., 1, 1] - W[..., 0, 1] * W[..., 1, 0]
     return Runs(

@@ -632,7 +632,8 @@ def completion_dynamics(p) -> CompletionDynamics:
     runs = {}
     for depth in q.depths:
         fs = init_factors((n, n), depth, scale=q.init_scale, kind="identity")
-        tr = train(problem, fs, lr=q.lr, steps=q.steps, record=q.record, top_k=q.top_k)
+        tr = train(problem, fs, lr=q.lr, steps=q.steps, record=q.record, top_k=q.top_k,
+                   label=f"completion dynamics, depth {depth}")
         S = tr.singular_values
         final = S[-1]
         lifted = int(np.sum(final > q.lift_rtol * final[0]))
