@@ -1,6 +1,5 @@
 import dataclasses
 import json
-import os
 import re
 from pathlib import Path
 
@@ -136,17 +135,22 @@ def test_bad_input_is_refused_before_any_work(tmp_path, monkeypatch, capsys):
     afile = tmp_path / "file"
     afile.write_text("")
     assert f"--out {afile} is a file" in _usage_error(["reproduce", "toy", "--out", str(afile)], capsys)
-    locked = tmp_path / "locked"
-    locked.mkdir()
-    locked.chmod(0o500)
-    if not os.access(locked, os.W_OK):  # root may write anywhere
-        err = _usage_error(["reproduce", "toy", "--out", str(locked / "x")], capsys)
-        assert "is not a writable folder" in err
+    # A folder that cannot be made (its parent is a file): refused even for root.
+    err = _usage_error(["reproduce", "toy", "--out", str(afile / "x")], capsys)
+    assert f"--out {afile / 'x'} is not a writable folder" in err
+    err = _usage_error(["reproduce", "toy", "--out", str(tmp_path), "--record", str(afile)], capsys)
+    assert f"--record {afile} is a file" in err
     monkeypatch.setenv("DMFNB_JOBS", "x")
     assert "DMFNB_JOBS must be a positive integer" in _usage_error(
         ["reproduce", "toy", "--out", str(tmp_path)], capsys)
     monkeypatch.delenv("DMFNB_JOBS")
     assert "--jobs must be ≥ 1" in _usage_error(["reproduce", "toy", "--jobs", "0"], capsys)
+    import importlib.util
+
+    if importlib.util.find_spec("cupy") is None:
+        monkeypatch.setenv("DMFNB_BACKEND", "cupy")
+        assert "backend 'cupy' needs CuPy" in _usage_error(
+            ["reproduce", "toy", "--out", str(tmp_path)], capsys)
     monkeypatch.setenv("DMFNB_BACKEND", "tpu")
     assert "backend must be one of" in _usage_error(["reproduce", "toy", "--out", str(tmp_path)], capsys)
     monkeypatch.setenv("DMFNB_SCALE", "huge")

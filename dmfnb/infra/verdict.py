@@ -23,11 +23,18 @@ __all__ = ["default_reports", "overview", "record", "recorded_reports", "titles"
 
 
 def titles(book: str | Path) -> dict[str, str]:
-    """Chapter → the title of its notebook (its first ``#`` heading: the one place it is written)."""
+    """Chapter → the title of its notebook (its first ``#`` heading: the one place it is written),
+    in the order of the book's table of contents (``../_toc.yml`` beside ``book``)."""
     import nbformat
+    import yaml
 
+    toc = Path(book).resolve().parent / "_toc.yml"
+    listed = ([Path(c["file"]).name for c in yaml.safe_load(toc.read_text()).get("chapters", [])]
+              if toc.exists() else [])
+    known = chapters()
+    order = [n for n in listed if n in known] + sorted(set(known) - set(listed))
     found = {}
-    for name in chapters():
+    for name in order:
         nb = nbformat.read(Path(book) / f"{name}.ipynb", as_version=4)
         match = re.search(r"^# (.+)$", nb.cells[0].source, re.M)
         found[name] = match.group(1).strip() if match else name
@@ -68,10 +75,12 @@ def _cell(rep: Report | None) -> str:
 
 def overview(default: dict[str, Report], paper: dict[str, Report | None],
              titles: dict[str, str]) -> Table:
-    """One row per chapter: checks passed at each scale, and when the paper scale was run."""
+    """One row per chapter (in the order of ``titles``, where given): checks passed at each scale,
+    and when the paper scale was run."""
+    order = [n for n in titles if n in default] or list(default)
     rows = tuple((titles.get(name, name), _cell(default[name]), _cell(paper.get(name)),
                   paper[name].date if paper.get(name) else "–")
-                 for name in default)
+                 for name in order)
     return Table(("chapter", "default scale", "paper scale", "paper run on"), rows,
                  title="Checks passed, by chapter and scale")
 
