@@ -10,9 +10,10 @@ the theory the chapters test::
     traj = dm.train(problem, factors, lr=1e-3, steps=50_000, optimizer="normalized", tol=1e-6)
 
 Layout: core modules at the top (``problems``, ``targets``, ``factors``, ``engine``, ``metrics``,
-``baselines``); ``dmfnb.theory`` (what the theorems predict); ``dmfnb.chapters`` (one package per
-chapter: params, compute, checks, tables, figures, explorer); ``dmfnb.infra`` (scales, reproduce,
-process pool, backend, classroom, plotting, the check and table types).
+``baselines``, and ``tensors`` for CP tensor factorizations); ``dmfnb.theory`` (what the
+theorems predict); ``dmfnb.chapters`` (one package per chapter: params, compute, checks,
+tables, figures, explorer); ``dmfnb.infra`` (scales, reproduce, process pool, backend,
+classroom, plotting, the check and table types).
 """
 
 from .baselines import SolverError, admm_nuclear_norm, min_nuclear_norm
@@ -34,6 +35,18 @@ from .problems import (
     stack_problems,
 )
 from .targets import low_rank_target
+from .tensors import (
+    TensorCompletionProblem,
+    balance_cp_factors,
+    component_norms,
+    cp_gradients,
+    cp_product,
+    cp_target,
+    init_cp_factors,
+    stack_cp_factors,
+    stack_tensor_problems,
+    tensor_rank,
+)
 from .theory.dynamics import (
     end_to_end_rate,
     integrate_mode,
@@ -45,6 +58,7 @@ from .theory.dynamics import (
 )
 from .theory.glrl import GLRLResult, greedy_low_rank, mirror_factors, symmetric_mask
 from .theory.hessian import factor_hessian, hessian_eigs, loss_hessian, unflatten_factors
+from .theory.tensor_dynamics import blowup_time, component_norm_rate
 from .theory.regression import (
     RegressionModes,
     RegressionProblem,
@@ -72,12 +86,20 @@ __all__ = [
     "RegressionProblem",
     "SensingProblem",
     "SolverError",
+    "TensorCompletionProblem",
     "Trajectory",
     "__version__",
     "admm_nuclear_norm",
+    "balance_cp_factors",
     "balanced_factors",
     "balancedness",
+    "blowup_time",
     "codiagonality_defect",
+    "component_norm_rate",
+    "component_norms",
+    "cp_gradients",
+    "cp_product",
+    "cp_target",
     "effective_rank",
     "end_to_end_rate",
     "escape_time",
@@ -85,6 +107,7 @@ __all__ = [
     "gradients",
     "greedy_low_rank",
     "hessian_eigs",
+    "init_cp_factors",
     "init_factors",
     "integrate_mode",
     "loss_hessian",
@@ -107,10 +130,13 @@ __all__ = [
     "sharpness",
     "singular_value_rate",
     "stability_limit",
+    "stack_cp_factors",
     "stack_factors",
     "stack_problems",
+    "stack_tensor_problems",
     "symmetric_mask",
     "synthetic_regression",
+    "tensor_rank",
     "train",
     "unflatten_factors",
 ]

@@ -51,7 +51,7 @@ def _parser(chapters: list[str]) -> argparse.ArgumentParser:
                         "(book/reproduced holds the paper-scale records the book shows)")
     r.add_argument("--force", action="store_true",
                    help="recompute every step, even those with a matching saved result")
-    a = sub.add_parser("assignments", help="student and instructor notebooks (nbgrader conventions)",
+    a = sub.add_parser("assignments", help="student, instructor, nbgrader-course and otter-grader notebooks",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     a.add_argument("--book", default="book", help="folder of the chapter notebooks")
     a.add_argument("--out", default="assignments", help="output folder")

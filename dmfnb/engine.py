@@ -55,7 +55,12 @@ class Trajectory:
     frobenius, nuclear, effective_rank
         (T,) or (T, B): ‖W‖_F, ‖W‖_*, and the effective rank of Roy & Vetterli (2007).
     products
-        (T, n, m) or (T, B, n, m) when ``keep_products=True``, else ``None``.
+        (T, n, m) or (T, B, n, m) when ``keep_products=True``, else ``None`` (for a tensor
+        problem, the tensor: (T, d_1, …, d_N) or (T, B, d_1, …, d_N)).
+    component_norms
+        Tensor (CP) problems only, else ``None``: (T, R) or (T, B, R), the norm ‖W_r‖ of every
+        component. For them ``singular_values`` has no columns and ``nuclear`` and
+        ``effective_rank`` are NaN (see :mod:`dmfnb.tensors`).
     factors
         The final factors (a list, W_1 first).
     stop_step
@@ -77,10 +82,15 @@ class Trajectory:
     converged: np.ndarray | bool
     products: np.ndarray | None = None
     info: dict = field(default_factory=dict)
+    component_norms: np.ndarray | None = None
 
     @property
     def product(self) -> np.ndarray:
-        """The final end-to-end matrix W = W_N ⋯ W_1."""
+        """The final end-to-end matrix W = W_N ⋯ W_1 (for CP factors, the final tensor)."""
+        if self.info.get("model") == "cp":
+            from .tensors import cp_product
+
+            return cp_product(self.factors)
         return product(self.factors)
 
 
@@ -166,10 +176,12 @@ def train(
     Parameters
     ----------
     problem
-        A problem from :mod:`dmfnb.problems` (single or stacked).
+        A problem from :mod:`dmfnb.problems` (single or stacked), or a
+        :class:`dmfnb.TensorCompletionProblem` (then ``factors`` are CP factors).
     factors
         Initial factors ``[W_1, …, W_N]``; copied, never modified. Stacked factors (B, ·, ·) run B
-        trainings at once, with the same numbers as running them one by one.
+        trainings at once, with the same numbers as running them one by one. For a tensor
+        problem, CP factors ``[A_1, …, A_N]`` of shape (d_n, R) (see :mod:`dmfnb.tensors`).
     lr
         Learning rate η, a number or one per run (shape (B,)).
     steps
@@ -226,8 +238,9 @@ def train(
         If a loss becomes NaN/inf or explodes; the message gives the step, the run and a smaller
         learning rate to try.
     """
-    check_problem(problem)
-    initial = check_factors(factors)
+    model = _model(problem)
+    model.check_problem(problem)
+    initial = model.check_factors(factors)
     dtype = _one_dtype(initial)  # mixed widths would fail inside the in-place updates
     factors = [f.copy() for f in initial]
     steps = check_integer("steps", steps, minimum=0)
@@ -243,39 +256,27 @@ def train(
                            what="a number > 1 (numpy.inf: only non-finite losses diverge)")
     if progress is not None:
         check_bool("progress", progress)
-    problem._check(product(factors))  # shape and batch agreement, with a clear message
-    if problem.dtype != dtype:
-        # Mixed precision would silently run at the wider width: compute in the factors' dtype.
-        problem = problem.astype(dtype)
-    batch = factors[0].shape[0] if factors[0].ndim == 3 else problem.batch
-    if factors[0].ndim == 2 and batch is not None:
-        raise ValueError(
-            f"the problem is a stack of {batch} problems but the factors are not stacked; "
-            "stack one factor list per problem with dmfnb.stack_factors"
-        )
+    problem, batch = model.agree(problem, factors, dtype)
     lr_arr = _check_lr(lr, batch)
-    entries = _check_entries(entries, problem.shape)
+    entries = model.check_entries(entries, problem)
 
     rec_steps = _record_steps(record, steps)
     runs = 1 if batch is None else batch
     # The divergence scale: the initial loss, but never below ℓ(0), the size of the data, so that a
     # start at the solution (loss ≈ 0) does not turn round-off into "divergence". Capped at the
     # largest float so that an infinite loss still exceeds it when explode is inf.
-    zero_loss = problem.loss_and_gradient(np.zeros(problem.target.shape, dtype))[0]
+    zero_loss = model.zero_loss(problem, dtype)
     floor = np.broadcast_to(np.asarray(zero_loss, dtype=float), (runs,))
     xp = namespace(backend)
-    if xp is not np:
-        factors = [xp.asarray(f) for f in factors]
-    # The loop computes with the problem on the device; records are taken on the host copy.
-    bp = Backprop(problem if xp is np else problem.to_device(xp), factors, xp)
+    bp = model.evaluator(problem, factors, xp)
     lr_run = np.broadcast_to(lr_arr, (runs,)).astype(float)
     active = np.ones(runs, dtype=bool)
     stop_step = np.full(runs, steps)
     # Per-run multipliers with a (B, 1, 1) shape for broadcasting over matrices.
     shape3 = (runs, 1, 1) if batch is not None else ()
     v = np.zeros(runs)
-    log: dict[str, list] = {k: [] for k in
-                            ("steps", "loss", "error", "sv", "entries", "fro", "nuc", "erank", "W")}
+    log: dict[str, list] = {k: [] for k in ("steps", "loss", "error", "sv", "entries", "fro",
+                                            "nuc", "erank", "comp", "W")}
     limit = None
     if label is not None and not isinstance(label, str):
         raise TypeError(f"label must be a string naming the run, got {type(label).__name__}")
@@ -290,7 +291,8 @@ def train(
                 scale = np.maximum(np.maximum(loss_run, floor), np.finfo(float).tiny)
                 limit = np.minimum(explode * scale, np.finfo(float).max)
             if not np.all(loss_run <= limit):
-                _diverged(loss_run, limit, t, lr_run, batch, problem, initial, optimizer)
+                _diverged(loss_run, limit, t, lr_run, batch, problem, initial, optimizer,
+                          model)
             if tol is not None:
                 newly = active & (loss_run <= tol)
                 if newly.any():
@@ -298,7 +300,7 @@ def train(
                     active &= ~newly
             finished = t >= steps or not active.any()
             if (next_rec < len(rec_steps) and t == rec_steps[next_rec]) or finished:
-                _record(log, t, loss, problem, bp.W, top_k, entries, keep_products)
+                model.record(log, t, loss, problem, bp, factors, top_k, entries, keep_products)
                 while next_rec < len(rec_steps) and rec_steps[next_rec] <= t:
                     next_rec += 1
             if finished:
@@ -343,8 +345,68 @@ def train(
         stop_step=stop_step,
         converged=converged,
         products=np.array(log["W"]) if keep_products else None,
-        info={"optimizer": optimizer, "lr": lr, "tol": tol},
+        info={"optimizer": optimizer, "lr": lr, "tol": tol, "model": model.name},
+        component_norms=np.array(log["comp"]) if log["comp"] else None,
     )
+
+
+class _MatrixModel:
+    """The engine's hooks for deep matrix factorizations W = W_N ⋯ W_1 (the default model).
+
+    A problem may name other hooks through a ``_engine_model()`` method (the CP factorization
+    of :mod:`dmfnb.tensors` does): ``check_problem``, ``check_factors``, ``agree`` (problem in
+    the factors' dtype, and the batch size), ``check_entries``, ``zero_loss``, ``evaluator``
+    (an object with ``forward(factors) -> loss``, ``backward(factors, scale)`` and ``grads``),
+    ``record`` and ``product``. The loop itself, the optimizers and the stopping rules are shared.
+    """
+
+    name = "matrix"
+
+    def check_problem(self, problem):
+        return check_problem(problem)
+
+    def check_factors(self, factors):
+        return check_factors(factors)
+
+    def agree(self, problem, factors, dtype):
+        problem._check(product(factors))  # shape and batch agreement, with a clear message
+        if problem.dtype != dtype:
+            # Mixed precision would silently run at the wider width: compute in the factors' dtype.
+            problem = problem.astype(dtype)
+        batch = factors[0].shape[0] if factors[0].ndim == 3 else problem.batch
+        if factors[0].ndim == 2 and batch is not None:
+            raise ValueError(
+                f"the problem is a stack of {batch} problems but the factors are not stacked; "
+                "stack one factor list per problem with dmfnb.stack_factors"
+            )
+        return problem, batch
+
+    def check_entries(self, entries, problem):
+        return _check_entries(entries, problem.shape)
+
+    def zero_loss(self, problem, dtype):
+        return problem.loss_and_gradient(np.zeros(problem.target.shape, dtype))[0]
+
+    def evaluator(self, problem, factors, xp):
+        if xp is not np:
+            factors[:] = [xp.asarray(f) for f in factors]
+        # The loop computes with the problem on the device; records are taken on the host copy.
+        return Backprop(problem if xp is np else problem.to_device(xp), factors, xp)
+
+    def product(self, factors):
+        return product(factors)
+
+    def record(self, log, t, loss, problem, bp, factors, top_k, entries, keep_products):
+        _record(log, t, loss, problem, bp.W, top_k, entries, keep_products)
+
+
+MATRIX = _MatrixModel()
+
+
+def _model(problem):
+    """The hooks that train ``problem``'s model: its own, or the matrix factorization's."""
+    hooks = getattr(problem, "_engine_model", None)
+    return hooks() if callable(hooks) else MATRIX
 
 
 def _record(log, t, loss, problem, W, top_k, entries, keep_products):
@@ -363,14 +425,14 @@ def _record(log, t, loss, problem, W, top_k, entries, keep_products):
         log["W"].append(W.copy())
 
 
-def _diverged(loss_run, limit, t, lr_run, batch, problem, initial, optimizer):
+def _diverged(loss_run, limit, t, lr_run, batch, problem, initial, optimizer, model):
     bad = int(np.flatnonzero(~(loss_run <= limit))[0])
     which = f" (run {bad} of the batch)" if batch is not None else ""
     value = loss_run[bad]
     what = "is not finite" if not np.isfinite(value) else f"exploded to {value:.3g}"
     lr = lr_run[bad]
     suggestion = lr / 10
-    if optimizer == "gd":
+    if optimizer == "gd" and model is MATRIX:  # the curvature estimate is the matrix model's
         suggestion = min(suggestion, _safe_lr(problem, initial, bad))
     raise DivergenceError(
         f"gradient descent diverged at step {t}{which}: the loss {what}. "

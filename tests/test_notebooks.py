@@ -52,7 +52,8 @@ def test_chapter_shape(chapter):
     heads = _headings(nb)
     assert heads.index("## Checks") < heads.index("## Summary") == len(heads) - 1
     text = "\n".join(c.source for c in nb.cells)
-    assert text.count("{exercise}") >= 2 and text.count("{solution}") >= text.count("{exercise}")
+    solutions = text.count("{solution}") + text.count("{solution-start}")
+    assert text.count("{exercise}") >= 2 and solutions >= text.count("{exercise}")
     assert "{prf:theorem}" in text, "the chapter states its theorem"
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-
 import matplotlib as mpl
 
 __all__ = ["COLORS", "depth_color", "interact", "use_book_style"]
@@ -51,22 +49,37 @@ def use_book_style() -> None:
 
 
 def interact(draw, controls):
-    """An explorer: ``ipywidgets.interact`` over ``draw``, showing the figure it draws.
+    """An explorer: controls over ``draw`` that redraw its figure when a value changes.
 
     ``controls`` receives the ipywidgets module and returns the keyword arguments of ``draw`` mapped
-    to widgets. ``interact`` draws once at the defaults, so the explorer also runs headless (nbval,
-    the book build); without ipywidgets it just shows the default figure and returns ``None``.
+    to widgets. The chapter shows the figure at the defaults in the cell before (a static image
+    for the site and for readers without a kernel); the explorer draws only when a control moves,
+    into its own output area. Drawing nothing at creation matters: a notebook executed headless
+    (the book build, nbval, nbgrader, otter) then sends no output into a widget, and nbclient's
+    handling of output widgets can stall a cell until its timeout (jupyter/nbclient#312).
+    Returns the widget box (already displayed), or ``None`` without ipywidgets.
     """
-    import matplotlib.pyplot as plt
-
-    @functools.wraps(draw)
-    def show(**kwargs):
-        draw(**kwargs)
-        plt.show()
-
     try:
         import ipywidgets as w
+        from IPython.display import display
     except ImportError:
-        show()
         return None
-    return w.interact(show, **controls(w))
+    import matplotlib.pyplot as plt
+
+    widgets = controls(w)
+    out = w.Output()
+
+    def redraw(_change=None):
+        with out:
+            out.clear_output(wait=True)
+            draw(**{name: c.value for name, c in widgets.items()})
+            plt.show()
+
+    for c in widgets.values():
+        c.observe(redraw, names="value")
+    note = w.HTML("<small>Move a control to redraw the figure with new values (this needs a "
+                  "running kernel: Binder, Colab or your own Jupyter). The figure above shows the "
+                  "defaults.</small>")
+    box = w.VBox([*widgets.values(), note, out])
+    display(box)
+    return box

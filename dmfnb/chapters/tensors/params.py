@@ -1,0 +1,96 @@
+"""Parameters of the chapter *Beyond matrices: tensor factorization*.
+
+Razin, Maman & Cohen (2021)'s tensor completion: a random CP-rank-R* tensor of Frobenius norm
+1, a CP factorization with many components from a small Gaussian init, normalized gradient
+descent on the mean squared error over the observed entries.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+__all__ = ["DEFAULT", "PAPER", "SCALES", "Params"]
+
+
+@dataclass(frozen=True)
+class Params:
+    """The chapter's parameters; the defaults are the default scale (about a minute of CPU)."""
+
+    # Which scale these values are ("default" or "paper").
+    scale: str = "default"
+    # Order N and size per mode of the tensor (the authors: order 4, 10 per mode).
+    order: int = 3
+    dim: int = 8
+    # CP rank R* of the ground truth (the authors: 5) and its Frobenius norm (the authors: 1).
+    truth_rank: int = 3
+    truth_norm: float = 1.0
+    # Components R of the factorization, far more than R* (the authors: 1000 = 10³).
+    components: int = 50
+    # Std of every factor entry at init (the authors: 5e-3; smaller gives sharper plateaus).
+    init_std: float = 1e-3
+    # Normalized GD (the authors' "GroupRMSprop"): step, decay, and their eps of 1e-6.
+    lr: float = 1e-2
+    alpha: float = 0.99
+    eps: float = 1e-6
+    # Seeds per setting, trained stacked in one computation.
+    seeds: int = 4
+    # Base seed: targets, observations and inits draw from their own streams of it.
+    seed: int = 0
+    # Incremental-learning run: observed entries, steps, record interval.
+    observed: int = 200
+    steps: int = 6000
+    record_every: int = 10
+    # Stop when the loss falls below tol (None: run every step). The authors: 1e-8.
+    tol: float | None = None
+    # A component is significant above this fraction of ‖W*‖ (during training) or of the
+    # largest component (the final tensor rank).
+    rank_threshold: float = 0.05
+    # Recovery sweeps: observation counts, init stds, and their steps.
+    sweep_observed: tuple[int, ...] = (50, 100, 150, 200, 300)
+    sweep_stds: tuple[float, ...] = (1e-3, 5e-3, 2e-2, 5e-2, 1e-1)
+    sweep_std_observed: int = 200
+    sweep_steps: int = 6000
+    # A run has recovered the tensor when its error on unobserved entries is below this.
+    recovered: float = 1e-2
+    # Baseline: depth-3 matrix factorization of the mode-1 unfolding (d × d^{N−1}), from
+    # the book's init (scale), normalized GD at lr, for baseline_steps.
+    baseline_depth: int = 3
+    baseline_scale: float = 1e-3
+    baseline_lr: float = 1e-3
+    baseline_steps: int = 12_000
+    # Theorem check: orders, size per mode, components, init std, observations, GD step η.
+    theorem_orders: tuple[int, ...] = (2, 3, 4)
+    theorem_dim: int = 5
+    theorem_components: int = 4
+    theorem_std: float = 0.4
+    theorem_observed: int = 20
+    theorem_eta: float = 1e-6
+    # Step cap of one explorer run.
+    explorer_steps: int = 3000
+
+
+DEFAULT = Params()
+
+PAPER = dataclasses.replace(
+    DEFAULT,
+    scale="paper",
+    order=4,                                  # the authors' order-4, 10-per-mode tensor
+    dim=10,
+    truth_rank=5,
+    components=1000,                          # their default: ∏ of all modes but the largest
+    init_std=5e-3,
+    seeds=2,
+    observed=2000,
+    steps=1_000_000,                          # their epoch cap; tol stops runs far earlier
+    record_every=250,
+    tol=1e-8,                                 # their stop_on_zero_loss_tol
+    sweep_observed=(500, 1000, 2000, 3000),
+    sweep_stds=(1e-3, 5e-3, 1e-2, 5e-2),
+    sweep_std_observed=2000,
+    sweep_steps=200_000,
+    baseline_steps=200_000,
+    explorer_steps=20_000,
+)
+
+SCALES = {"default": DEFAULT, "paper": PAPER}
