@@ -221,3 +221,43 @@ def check_matrix_shape(shape) -> tuple[int, int]:
     except (TypeError, ValueError):
         raise ValueError(f"shape must be a pair (n, m) of positive integers, got {show(shape)}") from None
     return n, m
+
+
+def factor_arrays(factors, name: str, *, empty: str, too_few: str, minimum: int, shape: str,
+                  link=None) -> list[np.ndarray]:
+    """``factors`` as a list of arrays, checked as every factor list of the package is.
+
+    The list must hold at least ``minimum`` float32/float64 matrices, all 2-D or all 3-D (a
+    batch) with one batch size, none empty, all finite. ``empty`` and ``too_few`` are the messages
+    for a non-list and for too short a list; ``shape`` names one factor's shape, e.g.
+    ``"(d_out, d_in)"``. ``link(j, f, arrays)`` raises for the model's own rule between factors
+    (chained shapes, one component count), checked in order with the others.
+    """
+    if isinstance(factors, (np.ndarray, str, bytes)) or not hasattr(factors, "__len__"):
+        raise TypeError(f"{empty}, got {show(factors)}" + (
+            "; wrap a single matrix as [W]" if minimum == 1 else ""))
+    if len(factors) < minimum:
+        raise ValueError(too_few)
+    arrays = []
+    for j, f in enumerate(factors):
+        try:
+            arrays.append(np.asarray(f))
+        except (ValueError, TypeError):
+            raise ValueError(f"{name}[{j}] is not a matrix (ragged rows): {show(f)}") from None
+    ndim = arrays[0].ndim
+    for j, f in enumerate(arrays):
+        if f.ndim not in (2, 3) or f.ndim != ndim:
+            raise ValueError(f"{name}[{j}] has shape {f.shape}; every factor must be {shape}, "
+                             f"or all (B, {shape[1:-1]}) for a batch")
+        if f.dtype not in FLOAT_DTYPES:
+            raise TypeError(f"{name}[{j}] has dtype {f.dtype}; use float32 or float64 factors")
+        if f.size == 0:
+            raise ValueError(f"{name}[{j}] is empty (shape {f.shape}); every dimension must be ≥ 1")
+        if link is not None:
+            link(j, f, arrays)
+        if ndim == 3 and f.shape[0] != arrays[0].shape[0]:
+            raise ValueError(f"{name}[{j}] has batch size {f.shape[0]}, {name}[0] has "
+                             f"{arrays[0].shape[0]}")
+        if not all_finite(f):
+            raise ValueError(f"{name}[{j}] contains NaN or infinite entries; pass finite factors")
+    return arrays

@@ -13,8 +13,6 @@ from collections.abc import Sequence
 import numpy as np
 
 from ._validate import (
-    FLOAT_DTYPES,
-    all_finite,
     as_matrix_stack,
     check_choice,
     check_float_dtype,
@@ -22,6 +20,7 @@ from ._validate import (
     check_matrix_shape,
     check_number,
     check_seed,
+    factor_arrays,
     show,
 )
 from .problems import check_problem
@@ -227,42 +226,16 @@ def check_factors(factors, name: str = "factors") -> list[np.ndarray]:
     its rows) or non-float32/float64 factors, and ``ValueError`` for empty, non-finite or
     mismatched factors.
     """
-    if isinstance(factors, (np.ndarray, str, bytes)) or not hasattr(factors, "__len__"):
-        raise TypeError(
-            f"{name} must be a non-empty list [W_1, …, W_N] of matrices, got {show(factors)}; "
-            "wrap a single matrix as [W]"
-        )
-    if len(factors) == 0:
-        raise ValueError(f"{name} must be a non-empty list [W_1, …, W_N] of matrices, got []")
-    arrays = []
-    for j, f in enumerate(factors):
-        try:
-            arrays.append(np.asarray(f))
-        except (ValueError, TypeError):
-            raise ValueError(f"{name}[{j}] is not a matrix (ragged rows): {show(f)}") from None
-    factors = arrays
-    ndim = factors[0].ndim
-    for j, f in enumerate(factors):
-        if f.ndim not in (2, 3) or f.ndim != ndim:
-            raise ValueError(
-                f"{name}[{j}] has shape {f.shape}; every factor must be (d_out, d_in), or all "
-                "(B, d_out, d_in) for a batch"
-            )
-        if f.dtype not in FLOAT_DTYPES:
-            raise TypeError(f"{name}[{j}] has dtype {f.dtype}; use float32 or float64 factors")
-        if f.size == 0:
-            raise ValueError(f"{name}[{j}] is empty (shape {f.shape}); every dimension must be ≥ 1")
-        if j and f.shape[-1] != factors[j - 1].shape[-2]:
+    def chained(j, f, arrays):
+        if j and f.shape[-1] != arrays[j - 1].shape[-2]:
             raise ValueError(
                 f"{name}[{j}] (W_{j + 1}) has {f.shape[-1]} columns but {name}[{j - 1}] "
-                f"(W_{j}) has {factors[j - 1].shape[-2]} rows; W_{j + 1} must accept W_{j}'s output"
+                f"(W_{j}) has {arrays[j - 1].shape[-2]} rows; W_{j + 1} must accept W_{j}'s output"
             )
-        if ndim == 3 and f.shape[0] != factors[0].shape[0]:
-            raise ValueError(f"{name}[{j}] has batch size {f.shape[0]}, {name}[0] has "
-                             f"{factors[0].shape[0]}")
-        if not all_finite(f):
-            raise ValueError(f"{name}[{j}] contains NaN or infinite entries; pass finite factors")
-    return factors
+
+    what = f"{name} must be a non-empty list [W_1, …, W_N] of matrices"
+    return factor_arrays(factors, name, empty=what, too_few=f"{what}, got []", minimum=1,
+                         shape="(d_out, d_in)", link=chained)
 
 
 def product(factors: Sequence[np.ndarray]) -> np.ndarray:

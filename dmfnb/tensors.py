@@ -20,14 +20,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from ._validate import (
-    FLOAT_DTYPES,
-    all_finite,
     as_real_array,
     check_choice,
     check_float_dtype,
     check_integer,
     check_number,
     check_seed,
+    factor_arrays,
     show,
 )
 
@@ -107,37 +106,18 @@ def check_cp_factors(factors, name: str = "factors") -> list[np.ndarray]:
     fewer than two factors, empty, non-finite or mismatched factors (different R or B).
     """
     hint = f"{name} must be a list [A_1, …, A_N] of N ≥ 2 matrices of shape (d_n, R)"
-    if isinstance(factors, (np.ndarray, str, bytes)) or not hasattr(factors, "__len__"):
-        raise TypeError(f"{hint}, got {show(factors)}")
-    if len(factors) < 2:
-        raise ValueError(f"{hint}, got {len(factors)} factor(s)")
-    arrays = []
-    for n, f in enumerate(factors):
-        try:
-            arrays.append(np.asarray(f))
-        except (ValueError, TypeError):
-            raise ValueError(f"{name}[{n}] is not a matrix (ragged rows): {show(f)}") from None
-    ndim = arrays[0].ndim
-    for n, f in enumerate(arrays):
-        if f.ndim not in (2, 3) or f.ndim != ndim:
-            raise ValueError(
-                f"{name}[{n}] has shape {f.shape}; every factor must be (d_n, R), or all "
-                "(B, d_n, R) for a batch"
-            )
-        if f.dtype not in FLOAT_DTYPES:
-            raise TypeError(f"{name}[{n}] has dtype {f.dtype}; use float32 or float64 factors")
-        if f.size == 0:
-            raise ValueError(f"{name}[{n}] is empty (shape {f.shape}); every dimension must be ≥ 1")
+
+    def one_rank(n, f, arrays):
         if f.shape[-1] != arrays[0].shape[-1]:
             raise ValueError(
                 f"{name}[{n}] has {f.shape[-1]} components (columns) but {name}[0] has "
                 f"{arrays[0].shape[-1]}; every factor holds one column per component"
             )
-        if ndim == 3 and f.shape[0] != arrays[0].shape[0]:
-            raise ValueError(f"{name}[{n}] has batch size {f.shape[0]}, {name}[0] has "
-                             f"{arrays[0].shape[0]}")
-        if not all_finite(f):
-            raise ValueError(f"{name}[{n}] contains NaN or infinite entries; pass finite factors")
+
+    too_few = (f"{hint}, got {len(factors)} factor(s)" if hasattr(factors, "__len__")
+               else hint)
+    arrays = factor_arrays(factors, name, empty=hint, too_few=too_few, minimum=2,
+                           shape="(d_n, R)", link=one_rank)
     dtypes = {f.dtype for f in arrays}
     if len(dtypes) > 1:
         raise TypeError(
