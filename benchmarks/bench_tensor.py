@@ -17,21 +17,11 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse
-import time
 
 import numpy as np
+from bench_engine import best_time  # the same measurement as the matrix benchmark
 
 import dmfnb as dm
-
-
-def best_time(fn, repeats: int) -> float:
-    """Smallest CPU time of ``repeats`` calls."""
-    times = []
-    for _ in range(repeats):
-        t0 = time.process_time()
-        fn()
-        times.append(time.process_time() - t0)
-    return min(times)
 
 
 def setup(order: int, dim: int, m: int, R: int, dtype):
