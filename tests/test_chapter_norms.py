@@ -46,6 +46,9 @@ def test_params_frozen_and_paper_differs_only_where_intended():
     assert changed == {"scale", "tol", "unbalanced_depths", "epsilons", "perturbed_tol",
                        "perturbed_max_steps"}
     assert PAPER.tol == 1e-4
+    # the authors' current code: ½Σ loss, step 3e-3 (their first commit: mean loss, 5e-3)
+    assert DEFAULT.lr == PAPER.lr == 3e-3
+    assert all(q > 0 for q in DEFAULT.schatten_ps) and min(DEFAULT.schatten_ps) < 1
     for q in (DEFAULT, PAPER):
         assert q.tol < q.fit_from < 0.5
         assert q.init in ("balanced", "gaussian")
@@ -140,12 +143,33 @@ def test_checks_pass_on_the_runs(p, results):
     table = ch.checks.checks(p, results)
     assert isinstance(table, CheckTable)
     names = {c.name for c in table}
-    assert {"det-sign-3", "fit-3", "bound-3", "norms-grow-3", "flip-2", "law-3",
-            "neg-det-3", "neg-frozen-3", "pert-w11-0.5"} <= names
-    for name in ("det-sign-3", "fit-records-3", "fit-3", "bound-3", "norms-grow-3",
-                 "neg-converged-3", "neg-sign-3", "neg-det-3", "pert-converged-0.5",
-                 "pert-sign-0.5", "pert-w11-0.5"):
+    assert {"converged-3", "det-sign-3", "fit-3", "schatten-rate-3", "norms-grow-3",
+            "rank-one-3", "flip-2", "unbal-flips", "neg-finite-3", "neg-frozen-3",
+            "pert-w11-0.5"} <= names
+    # the rows that held for any W at loss ℓ (or restated an identity) are gone
+    assert not names & {"bound-3", "law-3", "law-records-3", "neg-det-3", "norms-final-3"}
+    for name in ("converged-3", "det-sign-3", "fit-records-3", "fit-3", "schatten-rate-3",
+                 "norms-grow-3", "neg-converged-3", "neg-sign-3", "neg-finite-3",
+                 "pert-converged-0.5", "pert-sign-0.5", "pert-w11-0.5"):
         assert table[name].passed, table[name].message
+
+
+def test_schatten_norms_and_their_rate(p, results):
+    r3, r2 = results["depths"][3], results["depths"][2]
+    s = np.linalg.svd(r3.W, compute_uv=False)
+    assert np.allclose(r3.schatten(1.0), r3.nuclear, rtol=1e-6)
+    assert np.allclose(r3.schatten(2.0), r3.frobenius, rtol=1e-6)
+    assert np.allclose(r3.schatten(0.5), (np.sqrt(s).sum(-1)) ** 2)
+    # quasi-norms are at least σ₁ ≥ |W₁₁|, and decrease in p
+    assert np.all(r3.schatten(0.5) >= r3.schatten(2 / 3) - 1e-12)
+    assert np.all(r3.schatten(0.5) >= np.abs(r3.w11) - 1e-12)
+    with pytest.raises(ValueError, match="p must be"):
+        r3.schatten(0.0)
+    # depth 3 diverges like 1/√(2ℓ); depth 2 (det flipped) has stopped growing
+    assert np.all(np.abs(r3.divergence_rate(0.5, p.fit_from) + 0.5) < 0.02)
+    rate2 = r2.divergence_rate(0.5, p.fit_from)  # NaN: fewer than 3 records there
+    assert np.isfinite(rate2).any() and np.all(np.abs(rate2[np.isfinite(rate2)]) < 0.2)
+    assert np.all(np.isnan(r3.divergence_rate(1.0, 1e-12)))
 
 
 def test_checks_fail_on_broken_results(p, results):
@@ -172,12 +196,37 @@ def test_checks_fail_on_broken_results(p, results):
     assert "expected < 0.02" in bad["pert-w11-0.5"].message
 
 
+def test_new_rows_fail_on_broken_starts(p, results):
+    runs = results["depths"]
+    # A run whose determinant flipped (depth 2, standing in for depth 3): its norms stop
+    # growing, so the rate row fails where the theorem's conclusion fails.
+    flipped = dataclasses.replace(runs[2], depth=3)
+    table = ch.checks.checks(p, {**results, "depths": {**runs, 3: flipped}})
+    assert not table["schatten-rate-3"].passed and not table["det-sign-3"].passed
+    assert table["schatten-rate-3"].value > 0.2
+    # A balanced start passed off as the unbalanced one: no determinant flips.
+    table = ch.checks.checks(p, {**results, "unbalanced": {3: runs[3]}})
+    assert not table["unbal-flips"].passed
+    # The diverging runs passed off as det W(0) < 0: not a finite solution.
+    table = ch.checks.checks(p, {**results, "negative_det": {3: runs[3]}})
+    assert not table["neg-finite-3"].passed and table["neg-finite-3"].value > 0.9
+    # An entry that stops growing halfway down the fitted range: off the curve, and every
+    # Schatten norm's rate falls short of −1/2.
+    W = runs[3].W.copy()
+    k = int(np.argmax(runs[3].loss[:, 0] <= p.fit_from / 2))
+    W[k:, :, 0, 0] = W[k, :, 0, 0]
+    off = dataclasses.replace(runs[3], W=W)
+    table = ch.checks.checks(p, {**results, "depths": {**runs, 3: off}})
+    assert not table["fit-3"].passed and not table["schatten-rate-3"].passed
+
+
 def test_tables_are_tables_of_the_column_width(p, results):
     runs, unbal = results["depths"], results["unbalanced"]
     neg, pert = results["negative_det"], results["perturbed"]
     made = [ch.tables.settings(p), ch.tables.problem(), ch.tables.convention(p),
             ch.tables.depths(p, runs), ch.tables.norms_at(p, runs),
             ch.tables.unbalanced(unbal), ch.tables.negative(neg), ch.tables.perturbed(pert),
+            ch.tables.schatten(p, runs),
             ch.tables.perturbed_summary(pert), ch.tables.flips({p.lr: runs[2]}),
             ch.tables.speed({"depths": (1.0, runs)}), *ch.tables.paper(p, results)]
     for t in made:
@@ -203,6 +252,7 @@ def test_figures_and_explorer_run_headless(p, results):
 
     runs, neg, pert = results["depths"], results["negative_det"], results["perturbed"]
     figs = [ch.figures.entry_vs_loss(runs), ch.figures.norms(runs), ch.figures.sigma2(runs),
+            ch.figures.schatten(runs, p.schatten_ps),
             ch.figures.negative(runs[3], neg[3]), ch.figures.perturbed(pert),
             ch.explorer.figure(p, log10_tol=-1.5)]
     for step in ch.CHAPTER.steps:

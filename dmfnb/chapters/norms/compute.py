@@ -170,10 +170,6 @@ class Runs:
         """|W₁₁|·√(2ℓ) at every record (any run) with ℓ ≤ ``level``, flattened."""
         return self.ratio()[self.loss <= level]
 
-    def law_miss(self) -> np.ndarray:
-        """(T, B) | |W₁₁|√(2ℓ) − |1 + det W| |: the miss of the law |W₁₁| ≈ |1+det|/√(2ℓ)."""
-        return np.abs(self.ratio() - np.abs(1 + self.det))
-
     def w11_at(self, level: float) -> np.ndarray:
         """(B,) W₁₁ at each run's first record with ℓ ≤ ``level`` (record 0 if none)."""
         k = _first_below(self.loss, level)
@@ -182,6 +178,34 @@ class Runs:
     def record_at(self, level: float, run: int = 0) -> int:
         """Index of run ``run``'s first record with ℓ ≤ ``level`` (×1.0001 for rounding)."""
         return int(np.argmax(self.loss[:, run] <= level * 1.0001))
+
+    def schatten(self, p: float) -> np.ndarray:
+        """(T, B) the Schatten-p (quasi-)norm (σ₁ᵖ + σ₂ᵖ)^{1/p} of W per record.
+
+        A quasi-norm for 0 < p < 1, the nuclear norm at p = 1, the Frobenius norm at p = 2.
+        """
+        if not p > 0:
+            raise ValueError(f"p must be > 0, got {p!r}")
+        s = np.linalg.svd(self.W, compute_uv=False)
+        # scaled by σ₁ so that small p cannot overflow or underflow σ₂ᵖ
+        top = s[..., 0]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = np.where(top > 0, s[..., 1] / np.where(top > 0, top, 1.0), 0.0)
+        return top * (1.0 + ratio**p) ** (1.0 / p)
+
+    def divergence_rate(self, p: float, level: float) -> np.ndarray:
+        """(B,) least-squares slope of ln ‖W‖_{S_p} against ln ℓ, records with ℓ ≤ ``level``.
+
+        −1/2 when the (quasi-)norm grows like 1/√(2ℓ); NaN for a run with fewer than 3
+        such records.
+        """
+        norm = self.schatten(p)
+        out = np.full(self.count, np.nan)
+        for b in range(self.count):
+            m = (self.loss[:, b] <= level) & (self.loss[:, b] > 0)
+            if m.sum() >= 3:
+                out[b] = np.polyfit(np.log(self.loss[m, b]), np.log(norm[m, b]), 1)[0]
+        return out
 
     def sigma2(self, run: int = 0) -> np.ndarray:
         """(T,) the smaller singular value σ₂(W) of run ``run`` per record."""

@@ -17,8 +17,8 @@ from matplotlib.lines import Line2D
 from ...infra.plotting import COLORS, depth_color
 from .compute import Runs
 
-__all__ = ["entry_vs_loss", "negative", "norms", "perturbed", "sigma2",
-           "trajectory"]
+__all__ = ["entry_vs_loss", "negative", "norms", "perturbed", "schatten",
+           "sigma2", "trajectory"]
 
 WIDTH = 7.0
 LOSS = r"loss $\ell$ ($\frac{1}{2}\sum$ squared errors)"
@@ -86,6 +86,49 @@ def norms(runs: Mapping[int, Runs], run: int = 0) -> Figure:
     a1.add_artist(a1.legend(handles=styles, loc="upper left"))
     a1.legend(handles=[Line2D([], [], color=depth_color(d), label=f"depth {d}")
                        for d in runs], loc="lower right")
+    return fig
+
+
+def _p_label(p: float) -> str:
+    # mathtext fractions for 1/2 and 2/3; the norms p = 1, 2 named
+    name = {1.0: " (nuclear)", 2.0: " (Frobenius)"}.get(float(p), "")
+    for num, den in ((1, 2), (2, 3)):
+        if np.isclose(p, num / den):
+            return rf"$p = {num}/{den}$"
+    return rf"$p = {p:g}$" + name
+
+
+def schatten(runs: Mapping[int, Runs], ps: tuple[float, ...], run: int = 0,
+             depths: tuple[int, ...] | None = None) -> Figure:
+    """Schatten-p (quasi-)norms of W against the loss, one panel per depth (two at most).
+
+    By default the first depth ≥ 3 (its determinant kept) beside depth 2 (flipped):
+    the first follows 1/√(2ℓ) for every p, the second levels off.
+    """
+    if depths is None:
+        deep = [d for d in runs if d >= 3]
+        depths = tuple(deep[:1]) + ((2,) if 2 in runs else ())
+    depths = tuple(depths)[:2]
+    colors = [COLORS[c] for c in ("vermillion", "purple", "blue", "green", "orange",
+                                  "sky")]
+    fig, axes = plt.subplots(1, len(depths), figsize=(WIDTH, 3.9), sharey=True,
+                             squeeze=False, layout="constrained")
+    for ax, d in zip(axes[0], depths, strict=True):
+        res = runs[d]
+        loss = res.loss[:, run]
+        for k, p in enumerate(ps):
+            ax.plot(loss, res.schatten(p)[:, run], color=colors[k % len(colors)],
+                    ls=("-", "--", "-.", ":")[k % 4], lw=1.6, label=_p_label(p))
+        _curve(ax, float(loss.min()), 1.0)
+        kept = "kept" if res.kept()[run] else "flipped"
+        ax.set(xscale="log", yscale="log", xlabel=LOSS,
+               title=rf"depth {d}: $\det W$ {kept}")
+        ax.invert_xaxis()
+    axes[0, 0].set_ylabel("Schatten-$p$ (quasi-)norm of $W$")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    # one legend under both panels: the curves fill the upper right of each
+    fig.legend(handles, labels, loc="outside lower center", ncol=3,
+               title=r"Schatten-$p$: $\|W\|_{S_p} = (\sigma_1^p + \sigma_2^p)^{1/p}$")
     return fig
 
 

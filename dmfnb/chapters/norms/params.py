@@ -28,14 +28,20 @@ class Params:
     init_std: float = 8e-3
     # The theorem's setting: W(0) ~ N(0, std²) split into balanced factors by its SVD.
     init: str = "balanced"
-    # The authors' η for the ½Σ loss (the engine's mean loss takes η × 3/2).
+    # The authors' η for the ½Σ loss, as in their current code (commit a0093b3; the first
+    # commit used the mean loss with 5e-3). The engine's mean loss takes η × 3/2.
     lr: float = 3e-3
     # Stop at ½Σ loss ≤ tol (the authors: 1e-4).
     tol: float = 1e-3
     # Step cap of the main runs; far above what tol needs, so every run stops at tol.
     max_steps: int = 6_000_000
-    # |W₁₁|·√(2ℓ) is checked from this loss down (above it the curve is still bending).
+    # |W₁₁|·√(2ℓ) and the divergence rate of the norms are checked from this loss down
+    # (above it the curve is still bending).
     fit_from: float = 1e-2
+    # Schatten-p (quasi-)norms followed along the trajectory: p = 1/2 and 2/3 are the
+    # quasi-norms that weight decay on depth 4 and 3 would minimize (p = 2/N), p = 1 the
+    # nuclear norm, p = 2 the Frobenius norm; the theorem says every one diverges.
+    schatten_ps: tuple[float, ...] = (0.5, 2 / 3, 1.0, 2.0)
     # Depths of the authors' code default: each layer i.i.d. N(0, std²), not balanced.
     unbalanced_depths: tuple[int, ...] = (3,)
     # Depths started from det W(0) < 0.

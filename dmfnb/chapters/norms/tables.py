@@ -16,8 +16,8 @@ from .compute import Runs, engine_lr, make_problem
 from .params import Params
 
 __all__ = ["convention", "depths", "flips", "negative", "norms_at", "paper",
-           "perturbed", "perturbed_summary", "problem", "settings", "speed",
-           "unbalanced"]
+           "perturbed", "perturbed_summary", "problem", "schatten", "settings",
+           "speed", "unbalanced"]
 
 
 def _kept(res: Runs) -> str:
@@ -88,6 +88,26 @@ def norms_at(p: Params, runs: Mapping[int, Runs], run: int = 0) -> Table:
                  tuple(rows), title=f"Norms and effective rank, seed {run}",
                  formats={"loss": ".2g", "‖W‖_F": ".3f", "‖W‖_*": ".3f",
                           "1/√(2ℓ)": ".3f", "eff. rank": ".6f"})
+
+
+def schatten(p: Params, runs: Mapping[int, Runs]) -> Table:
+    """Per depth and p: the divergence rate of ‖W‖_{S_p} and its final value × √(2ℓ)."""
+    rows = []
+    for d, res in runs.items():
+        q_end = np.sqrt(2 * res.loss[-1])
+        for q in p.schatten_ps:
+            rate = res.divergence_rate(q, p.fit_from)
+            final = res.schatten(q)[-1] * q_end
+            rows.append((d, "2/3" if np.isclose(q, 2 / 3) else f"{q:g}",
+                         float(rate.min()), float(rate.max()),
+                         float(res.schatten(q)[-1].mean()), float(final.mean())))
+    return Table(("depth", "p", "rate min", "rate max", "‖W‖_Sp", "‖W‖_Sp√(2ℓ)"),
+                 tuple(rows), title="Schatten-p (quasi-)norms, at the end",
+                 note=f"rate: slope of ln‖W‖_Sp against ln ℓ over ℓ ≤ {p.fit_from:g} "
+                      "(−1/2: growing like 1/√(2ℓ)), over seeds; the last two "
+                      "columns are means over seeds.",
+                 formats={"rate min": ".4f", "rate max": ".4f", "‖W‖_Sp": ".2f",
+                          "‖W‖_Sp√(2ℓ)": ".4f"})
 
 
 def unbalanced(runs: Mapping[int, Runs]) -> Table:
