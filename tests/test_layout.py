@@ -134,3 +134,48 @@ def test_no_figure_text_below_8_points():
             if float(m.group(1)) < 8:
                 small.append(f"{path.name}: {m.group(0)}")
     assert not small, f"figure text below 8 pt: {small}"
+
+
+def _literal(node, constants):
+    """A number from a literal, a module-level constant (``WIDTH``), a product of those or a
+    ``min(2, …)`` bound, else ``None``."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+        return node.value
+    if isinstance(node, ast.Name):
+        return constants.get(node.id)
+    if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "min":
+        bounds = [v for v in (_literal(a, constants) for a in node.args) if v is not None]
+        return min(bounds) if bounds else None
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+        a, b = _literal(node.left, constants), _literal(node.right, constants)
+        return None if a is None or b is None else a * b
+    return None
+
+
+def test_figures_fit_the_column():
+    """Every figure of a chapter is at most 7 in wide with at most two panels in a row, so its
+    text stays legible in the column (the browser test measures the rendered size)."""
+    problems = []
+    for path in PACKAGE.glob("chapters/*/*.py"):
+        tree = ast.parse(path.read_text())
+        constants = {t.id: n.value.value for n in tree.body if isinstance(n, ast.Assign)
+                     for t in n.targets if isinstance(t, ast.Name)
+                     and isinstance(n.value, ast.Constant)
+                     and isinstance(n.value.value, int | float)}
+        for call in ast.walk(tree):
+            if not isinstance(call, ast.Call):
+                continue
+            name = getattr(call.func, "attr", getattr(call.func, "id", ""))
+            where = f"{path.parent.name}/{path.name}:{call.lineno}"
+            if name in {"subplots", "add_gridspec", "GridSpec"}:
+                cols = call.args[1] if len(call.args) > 1 else next(
+                    (k.value for k in call.keywords if k.arg == "ncols"), None)
+                n = 1 if cols is None else _literal(cols, constants)
+                if n is None or n > 2:
+                    problems.append(f"{where}: {ast.unparse(cols)} panels in a row")
+            for k in call.keywords:
+                if k.arg == "figsize" and isinstance(k.value, ast.Tuple):
+                    width = _literal(k.value.elts[0], constants)
+                    if width is None or width > 7.0:
+                        problems.append(f"{where}: figure {ast.unparse(k.value.elts[0])} in wide")
+    assert not problems, f"figures wider than the column: {problems}"

@@ -97,17 +97,21 @@ def test_page_renders(site, browser, page_path):
 # to no less than this fraction of its natural width.
 MIN_FIGURE_SCALE = 9 / (8 * 110 / 72)
 
-_OVERFLOW = """() => {
+# Elements that stick out of the article's column or scroll sideways, outside the selectors given
+# (MathJax's hidden copy for screen readers and a hidden live widget have no width of their own).
+_OVERFLOW = """(allowed) => {
   const article = document.querySelector('main article') || document.querySelector('main');
   const right = article.getBoundingClientRect().right + 1;
-  const found = [];
+  const found = [], outer = [];
   for (const el of article.querySelectorAll('*')) {
-    if (el.closest('pre, div.highlight, .jupyter-widgets, mjx-assistive-mml')) continue;
+    if (el.closest(allowed + ', mjx-assistive-mml, .jupyter-widgets')) continue;
+    if (outer.some(o => o.contains(el))) continue;  // report the outermost box only
     const r = el.getBoundingClientRect();
     if (r.width === 0) continue;
     const style = getComputedStyle(el);
     const scrolls = el.scrollWidth > el.clientWidth + 1 && /(auto|scroll)/.test(style.overflowX);
     if (r.right > right || scrolls) {
+      outer.push(el);
       found.push(`${el.tagName.toLowerCase()}.${el.className}`.slice(0, 60) + ': ' +
                  (el.textContent || el.getAttribute('src') || '').trim().slice(0, 50));
     }
@@ -115,20 +119,91 @@ _OVERFLOW = """() => {
   return found;
 }"""
 
+# Display equations whose typeset formula runs into their equation number.
+_EQNO_OVERLAP = """() => Array.from(document.querySelectorAll('main div.math'))
+  .filter(d => d.querySelector('.eqno') && d.querySelector('mjx-math'))
+  .filter(d => {
+    const e = d.querySelector('.eqno').getBoundingClientRect();
+    const m = d.querySelector('mjx-math').getBoundingClientRect();
+    return m.right > e.left - 4 && m.left < e.right && m.bottom > e.top && m.top < e.bottom;
+  })
+  .map(d => `${d.id}: ${d.querySelector('.eqno').textContent.trim()}`)"""
 
-@pytest.mark.parametrize("page_path", _pages())
-def test_nothing_is_wider_than_the_column(site, browser, page_path):
-    """At 1280 px no table, output or equation inside the article sticks out or scrolls
-    (code blocks may scroll)."""
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+
+def _open(browser, site, page_path, width):
+    page = browser.new_page(viewport={"width": width, "height": 900})
     page.goto((site / page_path).as_uri())
     if page.locator(".math").count():
         page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise",
                                timeout=30_000)
         page.evaluate("() => MathJax.startup.promise")
-    wide = page.evaluate(_OVERFLOW)
+    return page
+
+
+@pytest.mark.parametrize("page_path", _pages())
+def test_nothing_is_wider_than_the_column(site, browser, page_path):
+    """At 1280 px no table, output or equation inside the article sticks out or scrolls
+    (code blocks may scroll), and no equation runs into its number."""
+    page = _open(browser, site, page_path, 1280)
+    wide = page.evaluate(_OVERFLOW, "pre, div.highlight")
+    overlaps = page.evaluate(_EQNO_OVERLAP)
     page.close()
     assert not wide, f"{page_path}: wider than the column at 1280 px: {wide[:8]}"
+    assert not overlaps, f"{page_path}: equations that run into their number: {overlaps}"
+
+
+@pytest.mark.parametrize("page_path", _pages())
+def test_a_phone_reads_the_page_without_scrolling_sideways(site, browser, page_path):
+    """At 390 px (a phone) only code blocks may scroll: text, tables, figures and equations fit."""
+    page = _open(browser, site, page_path, 390)
+    wide = page.evaluate(_OVERFLOW, "pre, div.highlight")
+    page_scrolls = page.evaluate(
+        "() => document.documentElement.scrollWidth > document.documentElement.clientWidth + 1")
+    page.close()
+    assert not wide, f"{page_path}: wider than a 390 px screen: {wide[:8]}"
+    assert not page_scrolls, f"{page_path}: the whole page scrolls sideways at 390 px"
+
+
+def _chapters_with_explorers() -> list[str]:
+    return [f"book/{d.name}.html" for d in sorted((ROOT / "dmfnb" / "chapters").iterdir())
+            if (d / "explorer.py").exists()]
+
+
+@pytest.mark.parametrize("page_path", _chapters_with_explorers())
+def test_explorers_respond_without_a_kernel(site, browser, page_path):
+    """On the static site each chapter's explorer says it is precomputed, and moving any of its
+    controls (keys on a slider, a choice in a menu) changes the figure; the live view, which would
+    need a kernel, is not shown."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto((site / page_path).as_uri())
+    explorer = page.locator("div.dmfnb-explorer")
+    assert explorer.count() == 1, f"{page_path}: {explorer.count()} precomputed explorers, not 1"
+    assert explorer.locator(".dmfnb-mode").is_visible(), f"{page_path}: no visible mode note"
+    assert "Precomputed explorer" in explorer.locator(".dmfnb-mode").inner_text()
+    live = page.locator(".dmfnb-live")
+    assert all(not live.nth(i).is_visible() for i in range(live.count())), \
+        f"{page_path}: the live explorer shows on the static site, where no kernel answers it"
+    image = explorer.locator("img.dmfnb-frame")
+    controls = explorer.locator("[data-index]")
+    assert controls.count() >= 1
+    for i in range(controls.count()):
+        control = controls.nth(i)
+        before = image.get_attribute("src")
+        label = control.evaluate("c => c.parentNode.querySelector('output').textContent")
+        if control.evaluate("c => c.tagName") == "SELECT":
+            current = int(control.input_value())
+            count = control.locator("option").count()
+            control.select_option(index=(current + 1) % count)
+        else:
+            at_end = control.evaluate("c => c.value === c.max")
+            control.focus()
+            page.keyboard.press("Home" if at_end else "End")
+        after = image.get_attribute("src")
+        moved = control.evaluate("c => c.parentNode.querySelector('output').textContent")
+        assert moved != label, f"{page_path}: control {i}'s shown value did not change"
+        assert after != before, f"{page_path}: moving control {i} ({moved}) left the figure as it was"
+        assert moved in image.get_attribute("alt"), f"{page_path}: alt text not updated"
+    page.close()
 
 
 @pytest.mark.parametrize("page_path", _pages())

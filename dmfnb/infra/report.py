@@ -8,8 +8,10 @@ for the "Does it reproduce?" page, so a number is computed once and shown everyw
 
 from __future__ import annotations
 
+import html
 import math
 import operator
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -97,11 +99,18 @@ class Table:
         specs = {c: (lambda v, s=s: _fmt(v, s)) for c, s in
                  ((c, self.formats.get(c)) for c in self.columns)}
         style = frame.style.format(specs).hide(axis="index")
-        style = style.set_table_attributes('class="dmfnb-table"')
+        # Tables of more than three columns become one block per row on a phone (book/static/dmfnb.css):
+        # each cell then shows its column's name, from data-label.
+        wide = " dmfnb-wide" if len(self.columns) > 3 else ""
+        style = style.set_table_attributes(f'class="dmfnb-table{wide}"')
         if self.title:
             style = style.set_caption(self.title)
-        html = style.to_html()
-        return html + (f'<p class="dmfnb-table-note">{self.note}</p>' if self.note else "")
+        labels = [html.escape(str(c), quote=True) for c in self.columns]
+        out = re.sub(r'<td ([^>]*?)class="data (row\d+) col(\d+)"',
+                     lambda m: (f'<td {m.group(1)}data-label="{labels[int(m.group(3))]}" '
+                                f'class="data {m.group(2)} col{m.group(3)}"'),
+                     style.to_html())
+        return out + (f'<p class="dmfnb-table-note">{self.note}</p>' if self.note else "")
 
     def __str__(self) -> str:
         cells = [list(self.columns), *self.cells()]

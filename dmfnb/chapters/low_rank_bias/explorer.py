@@ -44,7 +44,8 @@ def explorer(p: Params):
     n = int(np.prod(p.small.shape))
 
     def draw(observations=m0, depth=3, log10_init=-3.0, kind="completion"):
-        figure(p, observations=observations, depth=depth, log10_init=log10_init, kind=kind)
+        return figure(p, observations=observations, depth=depth, log10_init=log10_init,
+                      kind=kind)
 
     return interact(draw, lambda w: dict(
         observations=w.IntSlider(value=m0, min=max(10, n // 20), max=n // 2, step=5,
@@ -54,4 +55,4 @@ def explorer(p: Params):
                                  description="log10 init", continuous_update=False),
         kind=w.ToggleButtons(options=["completion", "sensing"], value="completion",
                              description="task"),
-    ))
+    ), grid={"observations": sorted({m0 // 2, m0, 2 * m0}), "depth": [2, 3]})

@@ -14,7 +14,10 @@ from . import figures
 from .compute import make_problem, train_runs
 from .params import Params
 
-__all__ = ["explorer", "figure"]
+__all__ = ["GRID", "explorer", "figure"]
+
+# The settings drawn in advance for the static page (the rest stay at their defaults).
+GRID = {"depth": [2, 3, 4], "det_sign": [1, -1]}
 
 
 def figure(p: Params, *, depth: int = 3, log10_std: float | None = None,
@@ -42,8 +45,8 @@ def explorer(p: Params):
 
     def draw(depth=3, log10_std=std0, lr=float(p.lr), det_sign=1, init="balanced",
              seed=0, log10_tol=-3.0):
-        figure(p, depth=depth, log10_std=log10_std, lr=lr, det_sign=det_sign,
-               init=init, seed=seed, log10_tol=log10_tol)
+        return figure(p, depth=depth, log10_std=log10_std, lr=lr, det_sign=det_sign,
+                      init=init, seed=seed, log10_tol=log10_tol)
 
     return interact(draw, lambda w: dict(
         depth=w.ToggleButtons(options=[2, 3, 4], value=3, description="depth"),
@@ -58,4 +61,4 @@ def explorer(p: Params):
         seed=w.IntSlider(value=0, min=0, max=20, description="seed"),
         log10_tol=w.FloatSlider(value=-3.0, min=-4.0, max=-1.0, step=0.5,
                                 description="log10 tol"),
-    ))
+    ), grid=GRID)

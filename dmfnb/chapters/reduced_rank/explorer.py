@@ -7,7 +7,10 @@ from matplotlib.figure import Figure
 from ...infra.plotting import interact
 from . import compute, figures
 
-__all__ = ["explorer", "figure"]
+__all__ = ["GRID", "explorer", "figure"]
+
+# The settings drawn in advance for the static page (the rest stay at their defaults).
+GRID = {"log10_eps": [-8.0, -4.0], "rotation": [0.0, 1.0], "depth": [1, 2]}
 
 
 def figure(p, *, log10_eps: float = -8.0, lr_fraction: float | None = None,
@@ -40,7 +43,8 @@ def explorer(p):
     """
 
     def draw(log10_eps=-8.0, lr_fraction=float(p.lr_fraction), rotation=0.0, depth=2):
-        figure(p, log10_eps=log10_eps, lr_fraction=lr_fraction, rotation=rotation, depth=depth)
+        return figure(p, log10_eps=log10_eps, lr_fraction=lr_fraction, rotation=rotation,
+                      depth=depth)
 
     return interact(draw, lambda w: dict(
         log10_eps=w.FloatSlider(value=-8.0, min=-12.0, max=-1.0, step=0.5,
@@ -49,4 +53,4 @@ def explorer(p):
                                   description="η / η_crit"),
         rotation=w.FloatSlider(value=0.0, min=0.0, max=2.0, step=0.1, description="rotation θ"),
         depth=w.ToggleButtons(options=[1, 2], value=2, description="depth"),
-    ))
+    ), grid=GRID)

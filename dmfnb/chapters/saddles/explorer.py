@@ -10,7 +10,10 @@ from ...infra.plotting import interact
 from . import figures
 from .compute import run_staircase
 
-__all__ = ["explorer", "figure"]
+__all__ = ["GRID", "explorer", "figure"]
+
+# The settings drawn in advance for the static page (the rest stay at their defaults).
+GRID = {"depth": [2, 3, 4], "rank": [1, 3]}
 
 
 def figure(p, depth: int = 3, rank: int = 3, log10_scale: float = -5.0,
@@ -38,7 +41,7 @@ def explorer(p):
     """
 
     def draw(depth=3, rank=3, log10_scale=-5.0, ratio=2.0):
-        figure(p, depth, rank, log10_scale, ratio)
+        return figure(p, depth, rank, log10_scale, ratio)
 
     return interact(draw, lambda w: dict(
         depth=w.IntSlider(value=3, min=2, max=4, description="depth"),
@@ -46,4 +49,4 @@ def explorer(p):
         log10_scale=w.FloatSlider(value=-5.0, min=-8.0, max=-2.0, step=0.5,
                                   description="log₁₀ init"),
         ratio=w.FloatSlider(value=2.0, min=1.2, max=4.0, step=0.1, description="σ ratio"),
-    ))
+    ), grid=GRID)

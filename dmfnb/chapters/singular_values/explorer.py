@@ -7,7 +7,10 @@ from matplotlib.figure import Figure
 from ...infra.plotting import interact
 from . import compute, figures
 
-__all__ = ["explorer", "figure"]
+__all__ = ["GRID", "explorer", "figure"]
+
+# The settings drawn in advance for the static page (the rest stay at their defaults).
+GRID = {"depth": [1, 2, 3, 4], "log10_init": [-6.0, -3.0, -1.0], "strength": [1.0, 2.0]}
 
 
 def figure(p, depth: int | None = None, log10_init: float | None = None,
@@ -57,4 +60,4 @@ def explorer(p):
             "log_time": w.Checkbox(value=False, description="log time axis"),
         }
 
-    return interact(draw, controls)
+    return interact(draw, controls, grid=GRID)

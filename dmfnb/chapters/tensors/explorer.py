@@ -40,7 +40,7 @@ def explorer(p: Params):
     std0 = float(np.log10(p.init_std))
 
     def draw(order=p.order, log10_std=std0, observed=p.observed, seed=0):
-        figure(p, order=order, log10_std=log10_std, observed=observed, seed=seed)
+        return figure(p, order=order, log10_std=log10_std, observed=observed, seed=seed)
 
     return interact(draw, lambda w: dict(
         order=w.ToggleButtons(options=[2, 3, 4], value=p.order, description="order"),
@@ -49,4 +49,4 @@ def explorer(p: Params):
         observed=w.IntSlider(value=p.observed, min=20, max=500, step=10,
                              description="observed"),
         seed=w.IntSlider(value=0, min=0, max=20, description="seed"),
-    ))
+    ), grid={"order": [2, 3, 4], "observed": sorted({p.observed // 2, p.observed})})
