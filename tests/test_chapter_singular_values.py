@@ -25,6 +25,8 @@ def _small(**over):
     return replace(
         p,
         rate=replace(p.rate, lrs=(1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2), lr=1e-6),
+        trajectory=replace(p.trajectory, size=16, rank=2, observations=120, steps=3000,
+                           every=50),
         exact=replace(p.exact, shape=(3, 2), strengths=(1.5, 1.0), depths=(2, 3),
                       init_scale=1e-2, lr=1e-3, records=200),
         plateau=replace(p.plateau, inits=(1e-2, 1e-3, 1e-4, 1e-5), depths=(1, 2, 3),
@@ -46,7 +48,7 @@ def results():
 
 # ---- parameters ------------------------------------------------------------------------------
 
-def test_params_are_frozen_and_paper_differs_only_in_the_completion_block():
+def test_params_are_frozen_and_paper_differs_only_in_the_run_sizes():
     assert ch.params("default") is DEFAULT and ch.params("paper") is PAPER
     assert SCALES == {"default": DEFAULT, "paper": PAPER}
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -60,17 +62,24 @@ def test_params_are_frozen_and_paper_differs_only_in_the_completion_block():
                 setattr(block, dataclasses.fields(block)[0].name, None)
     differ = {f.name for f in dataclasses.fields(DEFAULT)
               if getattr(DEFAULT, f.name) != getattr(PAPER, f.name)}
-    assert differ == {"scale", "completion"}
+    assert differ == {"scale", "trajectory", "completion"}
     c, pc = DEFAULT.completion, PAPER.completion
     changed = {f.name for f in dataclasses.fields(c) if getattr(c, f.name) != getattr(pc, f.name)}
-    assert changed == {"size", "rank", "observations", "record", "error_tol"}
+    # The same error bound at both scales: the paper run is longer instead (see params.py).
+    assert changed == {"size", "rank", "observations", "record", "steps"}
+    assert pc.error_tol == c.error_tol == 1e-3
     # the authors' dynamics figure: 100×100 rank 5, m = 2000, GD lr 0.01 from 1e-3·I, 2e5 steps
     assert (pc.size, pc.rank, pc.observations) == (100, 5, 2000)
-    assert (pc.lr, pc.init_scale, pc.steps) == (0.01, 1e-3, 200_000)
+    assert (pc.lr, pc.init_scale, pc.authors_steps) == (0.01, 1e-3, 200_000)
+    assert pc.steps > pc.authors_steps
+    t, pt = DEFAULT.trajectory, PAPER.trajectory
+    changed = {f.name for f in dataclasses.fields(t) if getattr(t, f.name) != getattr(pt, f.name)}
+    assert changed == {"size", "rank", "observations", "steps", "every"}
 
 
 def test_params_sequences_are_tuples():
-    for block in (DEFAULT.rate, DEFAULT.exact, DEFAULT.plateau, DEFAULT.completion):
+    for block in (DEFAULT.rate, DEFAULT.vectors, DEFAULT.trajectory, DEFAULT.exact,
+                  DEFAULT.plateau, DEFAULT.completion):
         for f in dataclasses.fields(block):
             assert not isinstance(getattr(block, f.name), list), f.name
 
@@ -105,6 +114,52 @@ def test_rate_check_is_deterministic(results):
     for kind in ex.KINDS:
         np.testing.assert_array_equal(again.sigma_error[kind],
                                       results["rate_check"].sigma_error[kind])
+
+
+def test_vector_check_balanced_small_unbalanced_large(results):
+    res = results["vector_check"]
+    assert res.shapes == ((6, 6), (6, 4)) and res.depths == (2, 3, 4)
+    assert res.balanced_max() < 1e-4
+    assert res.unbalanced_min() > 1e-2
+    for shape in res.shapes:
+        for d in res.depths:
+            assert 0.9 <= res.order(shape, d) <= 1.1
+
+
+def test_factor_flow_is_the_end_to_end_rate_only_when_balanced():
+    from dmfnb.theory.dynamics import end_to_end_rate
+
+    target = dm.low_rank_target((5, 4), 2, seed=0)
+    problem = dm.SensingProblem.random(target, 20, seed=1)
+    fs = dm.init_factors((5, 4), 3, scale=1.0, kind="balanced", seed=2)
+    W = dm.product(fs)
+    rate = end_to_end_rate(W, problem.gradient(W), 3)
+    np.testing.assert_allclose(ex.factor_flow(problem, fs), rate, atol=1e-10)
+    un = ex.unbalance(fs, 0.5, seed=3)
+    gap = np.linalg.norm(ex.factor_flow(problem, un) - rate) / np.linalg.norm(rate)
+    assert gap > 1e-2
+
+
+def test_trajectory_probe_rate_fades_in_and_gradient_aligns(results):
+    res = results["trajectory_probe"]
+    assert res.depths == (2, 3) and res.rank == 2
+    for d, run in res.runs.items():
+        assert run.sigma.shape == (len(run.steps), 3)
+        # the absolute imbalance is conserved, the relative one falls as the factors grow
+        assert run.conservation_gap() < 0.05
+        assert run.imbalance_rel[-1] < 0.1 * run.imbalance_rel[0]
+        assert res.early_error(d) > 0.1 > 1e-2 > res.late_error(d)
+        assert np.all(res.lift_ratios(d) < 0.5) and run.off_ratio[0] > 0.5
+
+
+def test_predicted_lift_steps_and_error_at(results):
+    pred = ex.predicted_lift_steps(DEFAULT, 3)
+    assert pred.shape == (DEFAULT.completion.rank,) and np.all(np.diff(pred) > 0)
+    # n = 100 moves each mode ≈ 3× slower per step than n = 40 (κσ* = 2σ*/n²)
+    assert ex.predicted_lift_steps(PAPER, 3)[-1] > 2 * pred[-1]
+    run = results["completion_dynamics"].runs[3]
+    assert run.error_at(0) == run.error[0] and run.error_at(10 ** 9) == run.final_error
+    assert run.error_at(int(run.steps[3])) == run.error[3]
 
 
 def test_exact_modes_follow_theory(results):
@@ -192,12 +247,22 @@ def test_tables_figures_and_report(results):
 
     p = _small()
     for step in ch.CHAPTER.steps:
+        if step.figure is None:  # vector_check: a table only
+            continue
         fig = step.figure(results[step.name])
         w, _ = fig.get_size_inches()
         assert w <= 7.0
         assert all(ax.get_gridspec().ncols <= 2 for ax in fig.axes)
         plt.close(fig)
+    for fig in (ch.figures.trajectory_rate(results["trajectory_probe"]),
+                ch.figures.alignment(results["trajectory_probe"], align_tol=0.5)):
+        assert fig.get_size_inches()[0] <= 7.0
+        assert all(ax.get_gridspec().ncols <= 2 for ax in fig.axes)
+        plt.close(fig)
     tables = [ch.tables.rate(results["rate_check"]), ch.tables.exact(results["exact_modes"]),
+              ch.tables.vectors(results["vector_check"]),
+              ch.tables.trajectory_rate(results["trajectory_probe"]),
+              ch.tables.alignment(results["trajectory_probe"]),
               ch.tables.plateau_times(results["plateau_sweep"]),
               ch.tables.plateau_fits(results["plateau_sweep"]),
               ch.tables.completion(results["completion_dynamics"]),
@@ -213,12 +278,14 @@ def test_tables_figures_and_report(results):
     assert any("depth 3 lifted" in r[0] for r in rep.tables[1].rows)
     names = [c.name for c in rep.checks]
     assert {"rate-sigma-1", "rate-unbalanced-2", "exact-order-3", "plateau-law-3",
-            "completion-rank-3", "completion-stagger-3"} <= set(names)
+            "completion-rank-3", "completion-stagger-3", "vector-3", "vector-unbalanced-4",
+            "traj-rate-late-3", "traj-conserved-2", "align-lift-2", "align-init-3"} <= set(names)
 
 
 def test_checks_pass_on_the_small_run_where_the_theory_applies(results):
     table = ch.checks.checks(_small(), results)
-    rate_and_modes = [c for c in table if c.name.startswith(("rate-", "exact-", "plateau-"))]
+    rate_and_modes = [c for c in table if c.name.startswith(
+        ("rate-", "vector-", "traj-", "align-", "exact-", "plateau-"))]
     assert all(c.passed for c in rate_and_modes), [c.message for c in table.failed]
 
 
@@ -237,6 +304,37 @@ def test_a_balanced_start_passed_off_as_unbalanced_fails_the_rate_check(results)
     assert "measured" in msg and "expected > 0.01" in msg
     with pytest.raises(CheckFailure, match="rate-unbalanced-2"):
         table.require()
+
+
+def test_balanced_starts_as_the_unbalanced_input_fail_the_vector_check(results):
+    # A deliberately broken input: unbalance = 0 leaves the "unbalanced" starts balanced, so
+    # the formula matches there too and the rows that demand it fail must fail.
+    p = _small()
+    broken = replace(p, vectors=replace(p.vectors, unbalance=0.0))
+    vec = ex.vector_check(broken)
+    assert vec.unbalanced_min() < 1e-4
+    table = ch.checks.checks(broken, {**results, "vector_check": vec})
+    failed = {c.name for c in table.failed if c.name.startswith("vector-")}
+    assert failed == {"vector-unbalanced-2", "vector-unbalanced-3", "vector-unbalanced-4"}
+
+
+def test_a_balanced_start_and_a_large_step_fail_the_trajectory_checks(results):
+    p = _small()
+    # A balanced start where the chapter uses the authors' Gaussian one: the formula is
+    # right from t = 0, so the row saying it is off at the start must fail.
+    res = results["trajectory_probe"]
+    run = res.runs[2]
+    bal = replace(run, rate_error=np.full_like(run.rate_error, 1e-8))
+    # A gradient whose off-diagonal mass matches its diagonal: no alignment at the lifts.
+    flat = replace(res.runs[3], off_mean=res.runs[3].diag_mean)
+    broken = replace(res, runs={2: bal, 3: flat})
+    failed = {c.name for c in ch.checks.checks(p, {**results, "trajectory_probe": broken}).failed}
+    assert {"traj-rate-early-2", "align-lift-3"} <= failed
+    assert "traj-rate-late-2" not in failed
+    # A step far from the flow (lr 5×) breaks the conservation of the imbalance.
+    big = replace(p, trajectory=replace(p.trajectory, lr=0.6, steps=300, depths=(3,)))
+    run = ex.trajectory_probe(big).runs[3]
+    assert run.conservation_gap() > big.trajectory.conserve_tol
 
 
 def test_perturbed_results_fail_their_checks(results):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import dmfnb as dm
-from dmfnb.theory.dynamics import plateau_time
+from dmfnb.theory.dynamics import plateau_time, singular_vector_rate
 
 
 def _aligned(shape, strengths, seed):
@@ -220,3 +220,62 @@ def test_bad_inputs_raise_clear_errors():
         plateau_time(1.0, 2.0, 3)
     with pytest.raises(ValueError, match="depth"):
         plateau_time(1.0, 0.1, 0)
+
+
+# ---- the singular-vector rates (derived in dmfnb.theory.dynamics) -----------------------------
+
+def _aligned_svd(W):
+    u, s, vt = np.linalg.svd(W, full_matrices=False)
+    return u, s, vt.T
+
+
+@pytest.mark.parametrize("shape", [(5, 5), (6, 4), (4, 6)])
+@pytest.mark.parametrize("depth", [1, 2, 3, 4])
+def test_singular_vector_rate_matches_finite_difference(shape, depth):
+    target = dm.low_rank_target(shape, 2, seed=0)
+    problem = dm.SensingProblem.random(target, 25, seed=1)
+    factors = dm.init_factors(shape, depth, scale=1.0, kind="balanced", seed=depth)
+    W0 = dm.product(factors)
+    rates = singular_vector_rate(W0, problem.gradient(W0), depth)
+    lr = 1e-7
+    u1, _, v1 = _aligned_svd(_one_step(problem, factors, lr))
+    sign = np.sign(np.sum(u1 * rates.u, axis=0))
+    for new, old, rate in ((u1 * sign, rates.u, rates.du), (v1 * sign, rates.v, rates.dv)):
+        err = np.linalg.norm((new - old) / lr - rate) / np.linalg.norm(rate)
+        assert err < 1e-4, f"{shape}, depth {depth}: relative error {err:.2e}"
+
+
+@pytest.mark.parametrize("shape", [(5, 5), (6, 4), (4, 6)])
+def test_singular_vector_rate_rebuilds_the_end_to_end_rate(shape):
+    # d/dt (U S Vᵀ) = U̇SVᵀ + UṠVᵀ + USV̇ᵀ must give back Ẇ, complement terms included.
+    rng = np.random.default_rng(3)
+    W, G = rng.standard_normal(shape), rng.standard_normal(shape)
+    for depth in (1, 2, 3):
+        r = singular_vector_rate(W, G, depth)
+        rebuilt = (r.du * r.sigma @ r.v.T + r.u * r.dsigma @ r.v.T
+                   + r.u * r.sigma @ r.dv.T)
+        np.testing.assert_allclose(rebuilt, dm.end_to_end_rate(W, G, depth), atol=1e-10)
+        np.testing.assert_allclose(r.dsigma, dm.singular_value_rate(W, G, depth)[1])
+        # U and V stay orthonormal: UᵀU̇ is antisymmetric.
+        np.testing.assert_allclose(r.u.T @ r.du, -(r.u.T @ r.du).T, atol=1e-10)
+
+
+def test_singular_vector_rate_fails_from_unbalanced_start():
+    from dmfnb.chapters.singular_values.compute import unbalance, vector_errors
+
+    problem = _sensing()
+    fs = dm.init_factors(problem.shape, 3, scale=1.0, kind="balanced", seed=0)
+    un = unbalance(fs, 0.5, seed=1)
+    assert vector_errors(problem, fs, 1e-7).error < 1e-4
+    assert vector_errors(problem, un, 1e-7).error > 1e-2
+
+
+def test_singular_vector_rate_rejects_degenerate_spectra():
+    with pytest.raises(ValueError, match="distinct nonzero singular values"):
+        singular_vector_rate(np.eye(3), np.ones((3, 3)), 2)
+    with pytest.raises(ValueError, match="distinct nonzero singular values"):
+        singular_vector_rate(np.diag([2.0, 1.0, 0.0]), np.ones((3, 3)), 2)
+    with pytest.raises(ValueError, match="one shape"):
+        singular_vector_rate(np.diag([2.0, 1.0]), np.ones((3, 3)), 2)
+    with pytest.raises(ValueError, match="depth"):
+        singular_vector_rate(np.diag([2.0, 1.0]), np.ones((2, 2)), 0)

@@ -1,17 +1,32 @@
-"""Continuous-time theory: Arora et al.'s singular-value dynamics and Saxe et al.'s exact mode solutions.
+"""Continuous-time theory: Arora et al.'s singular-value and singular-vector dynamics and Saxe et
+al.'s exact mode solutions.
 
 Explained in the chapter *How singular values move*. Time here is gradient-flow time: t steps of
 gradient descent with learning rate η correspond to time η·t.
+
+Every rate here assumes what the theorems assume: gradient *flow* (a GD step matches it to O(η)),
+factors balanced at t = 0 (W_{j+1}ᵀW_{j+1} = W_j W_jᵀ, then preserved), and, for the singular
+vectors, distinct nonzero singular values (an analytic SVD with simple spectrum).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.integrate import quad, solve_ivp
 
-from .._validate import as_matrix_stack, as_real_array, check_integer, check_number, check_positive
+from .._validate import (
+    as_matrix_stack,
+    as_real_array,
+    check_integer,
+    check_number,
+    check_positive,
+    show,
+)
 
 __all__ = [
+    "SVDRates",
     "end_to_end_rate",
     "integrate_mode",
     "mode_rate",
@@ -19,6 +34,7 @@ __all__ = [
     "plateau_time",
     "saxe_mode",
     "singular_value_rate",
+    "singular_vector_rate",
 ]
 
 
@@ -49,6 +65,93 @@ def singular_value_rate(W, G, depth: int) -> tuple[np.ndarray, np.ndarray]:
     u, s, vt = np.linalg.svd(W, full_matrices=False)
     proj = np.einsum("...ir,...ij,...rj->...r", u, G, vt)
     return s, -depth * (s * s) ** (1.0 - 1.0 / depth) * proj
+
+
+@dataclass(frozen=True)
+class SVDRates:
+    """The thin SVD W = U diag(σ) Vᵀ and its time derivative under the end-to-end flow.
+
+    Axes: ``u`` and ``du`` are (n, k), ``v`` and ``dv`` (m, k), ``sigma`` and ``dsigma`` (k,),
+    k = min(n, m), columns ordered by decreasing σ (numpy's SVD: σ ≥ 0, one sign per pair
+    (u_r, v_r), which a caller comparing two SVDs must align).
+    """
+
+    u: np.ndarray
+    sigma: np.ndarray
+    v: np.ndarray
+    du: np.ndarray
+    dsigma: np.ndarray
+    dv: np.ndarray
+
+
+def singular_vector_rate(W, G, depth: int) -> SVDRates:
+    """U̇, σ̇, V̇ of W = U diag(σ) Vᵀ when W follows :func:`end_to_end_rate`.
+
+    Derived here (not copied from a paper) from the end-to-end flow and first-order SVD
+    perturbation. With A = UᵀẆV, the analytic SVD moves as
+    u̇_r = Σ_{r'≠r} u_{r'} (σ_r A_{r'r} + σ_{r'} A_{rr'})/(σ_r² − σ_{r'}²) + (I − UUᵀ)Ẇ v_r/σ_r
+    and v̇_r likewise with (σ_{r'} A_{r'r} + σ_r A_{rr'}) and (I − VVᵀ)Ẇᵀu_r/σ_r. In the singular
+    bases the end-to-end flow is A_{r'r} = −c_{r'r} G̃_{r'r}, G̃ = UᵀGV, with the geometric sum
+    c_{r'r} = Σ_j σ_{r'}^{2(j−1)/N} σ_r^{2(N−j)/N} = (σ_r² − σ_{r'}²)/(σ_r^{2/N} − σ_{r'}^{2/N}),
+    which cancels the SVD's denominator:
+
+        u̇_r = −Σ_{r'≠r} u_{r'} (σ_r G̃_{r'r} + σ_{r'} G̃_{rr'}) / (σ_r^{2/N} − σ_{r'}^{2/N})
+              − σ_r^{1−2/N} (I − UUᵀ) G v_r,
+        v̇_r = −Σ_{r'≠r} v_{r'} (σ_{r'} G̃_{r'r} + σ_r G̃_{rr'}) / (σ_r^{2/N} − σ_{r'}^{2/N})
+              − σ_r^{1−2/N} (I − VVᵀ) Gᵀ u_r,
+        σ̇_r = −N σ_r^{2−2/N} G̃_{rr}.
+
+    Only the j = 1 (j = N) term of the flow reaches the orthogonal complement of U (V), since
+    (WWᵀ)^p annihilates it for p > 0. So the vectors rotate at rates ∝ 1/(σ_r^{2/N} −
+    σ_{r'}^{2/N}), driven by the *off-diagonal* entries of UᵀGV: when those vanish (the gradient
+    is "aligned" with the SVD) the vectors stand still and each σ_r moves on its own.
+
+    Parameters
+    ----------
+    W
+        End-to-end matrix, (n, m), with distinct nonzero singular values.
+    G
+        ∇ℓ(W), same shape.
+    depth
+        N ≥ 1.
+
+    Returns
+    -------
+    SVDRates
+
+    Raises
+    ------
+    ValueError
+        If W and G differ in shape or are not matrices, ``depth`` is not a positive integer, or W
+        has a repeated or zero singular value (the SVD is then not differentiable: the rates
+        divide by σ_r^{2/N} − σ_{r'}^{2/N} and by σ_r).
+    """
+    W = as_matrix_stack("W", W)
+    G = as_matrix_stack("G", G)
+    if G.shape != W.shape or W.ndim != 2:
+        raise ValueError(f"W and G must be matrices of one shape, got {W.shape} and {G.shape}")
+    check_positive("depth", depth, integer=True)
+    u, s, vt = np.linalg.svd(W, full_matrices=False)
+    v = vt.T
+    p = s ** (2.0 / depth)
+    gap = p[None, :] - p[:, None]  # gap[r', r] = σ_r^{2/N} − σ_{r'}^{2/N}
+    off = ~np.eye(len(s), dtype=bool)
+    if s[-1] <= 0 or np.any(gap[off] == 0):
+        raise ValueError("W must have distinct nonzero singular values for its SVD to be "
+                         f"differentiable, got σ = {show(s)}")
+    Gt = u.T @ G @ v
+    inv = np.zeros_like(gap)
+    inv[off] = 1.0 / gap[off]
+    # Ω_U[r', r] and Ω_V[r', r]: the coefficients of u_{r'} in u̇_r and of v_{r'} in v̇_r.
+    omega_u = -(Gt * s[None, :] + s[:, None] * Gt.T) * inv
+    omega_v = -(s[:, None] * Gt + Gt.T * s[None, :]) * inv
+    power = s ** (1.0 - 2.0 / depth)
+    Gv = G @ v
+    Gtu = G.T @ u
+    du = u @ omega_u - (Gv - u @ (u.T @ Gv)) * power
+    dv = v @ omega_v - (Gtu - v @ (v.T @ Gtu)) * power
+    dsigma = -depth * s ** (2.0 - 2.0 / depth) * np.diag(Gt)
+    return SVDRates(u=u, sigma=s, v=v, du=du, dsigma=dsigma, dv=dv)
 
 
 def end_to_end_rate(W, G, depth: int) -> np.ndarray:

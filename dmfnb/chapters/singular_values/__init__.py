@@ -1,6 +1,8 @@
 """The chapter *How singular values move* (``book/singular_values.ipynb``).
 
-Arora et al. (2019)'s singular-value dynamics checked on one tiny step, Saxe et al. (2014)'s
+Arora et al. (2019)'s singular-value dynamics checked on one tiny step (and the singular-vector
+rates derived from them), the rate and the alignment of the gradient along a run from the
+authors' unbalanced Gaussian init, Saxe et al. (2014)'s
 exact mode solutions, the plateau length against the init scale, and the authors' completion
 figure. ``from dmfnb.chapters import singular_values as ch``; ``p = ch.params()``.
 """
@@ -20,6 +22,9 @@ CHAPTER = Chapter(
     NAME,
     steps=(
         Step("rate_check", lambda p, _: compute.rate_check(p), figures.rate_check),
+        Step("vector_check", lambda p, _: compute.vector_check(p)),
+        Step("trajectory_probe", lambda p, _: compute.trajectory_probe(p),
+             figures.alignment),
         Step("exact_modes", lambda p, _: compute.exact_modes(p), figures.exact_modes),
         Step("plateau_sweep", lambda p, _: compute.plateau_sweep(p), figures.plateau),
         Step("completion_dynamics", lambda p, _: compute.completion_dynamics(p),

@@ -5,6 +5,10 @@ given the seeds in ``p``, and returns a frozen dataclass:
 
 - :func:`rate_check` → :class:`RateCheck`: Arora et al. (2019)'s singular-value rate against one
   tiny GD step, from balanced and unbalanced factors of the same matrix.
+- :func:`vector_check` → :class:`VectorCheck`: the singular-*vector* rates (derived in
+  :func:`dmfnb.theory.dynamics.singular_vector_rate`) against one tiny GD step.
+- :func:`trajectory_probe` → :class:`TrajectoryProbe`: the σ-rate, the imbalance and the
+  alignment of the gradient along a completion run from the authors' Gaussian init.
 - :func:`exact_modes` → :class:`ExactModes`: GD from an aligned balanced start against Saxe et
   al. (2014)'s exact mode solutions.
 - :func:`plateau_sweep` → :class:`PlateauSweep`: how long a mode waits near zero, against u₀.
@@ -14,6 +18,7 @@ given the seeds in ``p``, and returns a frozen dataclass:
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,17 +38,26 @@ __all__ = [
     "ModeCurves",
     "PlateauFit",
     "PlateauSweep",
+    "ProbeRun",
     "RateCheck",
     "RateStep",
+    "TrajectoryProbe",
+    "VectorCheck",
+    "VectorStep",
     "completion_dynamics",
     "crossing_time",
     "exact_modes",
+    "factor_flow",
     "fit_plateau_law",
     "mode_curves",
     "plateau_sweep",
+    "predicted_lift_steps",
     "rate_check",
     "rate_errors",
+    "trajectory_probe",
     "unbalance",
+    "vector_check",
+    "vector_errors",
 ]
 
 KINDS = ("balanced", "unbalanced")
@@ -250,6 +264,300 @@ def rate_check(p) -> RateCheck:
     return RateCheck(depths=tuple(q.depths), lrs=lrs, sigma_error=sigma_error,
                      matrix_error=matrix_error, imbalance=imbalance, examples=examples,
                      table_lr=float(lrs[k]), table_index=k)
+
+
+# --------------------------------------------------------------------------------------------
+# 1b. The singular vectors, checked on one tiny step
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class VectorStep:
+    """One GD step of size η against the predicted singular-vector rates.
+
+    ``u_error`` is ‖ΔU/η − U̇‖_F / ‖U̇‖_F and ``v_error`` the same for V, with the singular vectors
+    of the stepped W sign-aligned to those of W (numpy fixes each pair (u_r, v_r) only up to a
+    common sign); U̇, V̇ from :func:`dmfnb.theory.dynamics.singular_vector_rate`.
+    """
+
+    u_error: float
+    v_error: float
+
+    @property
+    def error(self) -> float:
+        """The larger of the two relative errors."""
+        return max(self.u_error, self.v_error)
+
+
+def vector_errors(problem, factors, lr: float) -> VectorStep:
+    """One GD step of size ``lr`` on ``factors``: the change of U and V against the formula.
+
+    Parameters
+    ----------
+    problem
+        A problem of :mod:`dmfnb.problems`.
+    factors
+        ``[W_1, …, W_N]``; W must have distinct nonzero singular values.
+    lr
+        The step η.
+
+    Returns
+    -------
+    VectorStep
+    """
+    W0 = product(factors)
+    rates = dyn.singular_vector_rate(W0, problem.gradient(W0), len(factors))
+    _, grads = gradients(problem, factors)
+    W1 = product([f - lr * g for f, g in zip(factors, grads, strict=True)])
+    u1, _, vt1 = np.linalg.svd(W1, full_matrices=False)
+    # A tiny step turns each vector by O(η): flip the pairs that numpy returned reversed.
+    sign = np.sign(np.sum(u1 * rates.u, axis=0))
+    u1, v1 = u1 * sign, vt1.T * sign
+    du, dv = (u1 - rates.u) / lr, (v1 - rates.v) / lr
+    return VectorStep(
+        u_error=float(np.linalg.norm(du - rates.du) / np.linalg.norm(rates.du)),
+        v_error=float(np.linalg.norm(dv - rates.dv) / np.linalg.norm(rates.dv)))
+
+
+@dataclass(frozen=True)
+class VectorCheck:
+    """The singular-vector formula against one GD step, per shape, depth and start.
+
+    Axes: ``error[kind]`` and ``error_large[kind]`` are (shape, depth), rows following
+    ``shapes`` and columns ``depths``: the relative error (:attr:`VectorStep.error`) at ``lr``
+    and at ``lr_large``, for ``kind`` in ``"balanced"``/``"unbalanced"``; ``imbalance[kind]``
+    (shape, depth) is the :func:`dmfnb.balancedness` of each start.
+    """
+
+    shapes: tuple[tuple[int, int], ...]
+    depths: tuple[int, ...]
+    lr: float
+    lr_large: float
+    error: dict[str, np.ndarray]
+    error_large: dict[str, np.ndarray]
+    imbalance: dict[str, np.ndarray]
+
+    def __post_init__(self):
+        _tuple(self, "depths")
+        object.__setattr__(self, "shapes", tuple(tuple(s) for s in self.shapes))
+
+    def _at(self, shape, depth) -> tuple[int, int]:
+        return self.shapes.index(tuple(shape)), self.depths.index(depth)
+
+    def error_at(self, shape, depth: int, kind: str = "balanced") -> float:
+        """Relative error of the vector rates at ``lr``."""
+        return float(self.error[kind][self._at(shape, depth)])
+
+    def order(self, shape, depth: int) -> float:
+        """log₁₀(error at lr_large / error at lr) / log₁₀(lr_large / lr), balanced: 1 if O(η)."""
+        i = self._at(shape, depth)
+        ratio = self.error_large["balanced"][i] / self.error["balanced"][i]
+        return float(np.log(ratio) / np.log(self.lr_large / self.lr))
+
+    def balanced_max(self) -> float:
+        """Largest balanced error at ``lr`` over shapes and depths."""
+        return float(np.max(self.error["balanced"]))
+
+    def unbalanced_min(self) -> float:
+        """Smallest unbalanced error at ``lr`` over shapes and depths."""
+        return float(np.min(self.error["unbalanced"]))
+
+
+def vector_check(p) -> VectorCheck:
+    """Finite-difference check of the singular-vector rates on a sensing problem.
+
+    For each shape of ``p.vectors.shapes`` and depth of ``p.vectors.depths``: a balanced start
+    and an unbalanced factorization of the same product (:func:`unbalance`), one GD step at
+    ``lr`` and one at ``lr_large`` (:func:`vector_errors`).
+
+    Parameters
+    ----------
+    p
+        The chapter's parameters (uses ``p.vectors``).
+
+    Returns
+    -------
+    VectorCheck
+    """
+    q = p.vectors
+    error, error_large, imbalance = {}, {}, {}
+    for kind in KINDS:
+        e = np.full((len(q.shapes), len(q.depths)), np.nan)
+        e2, imb = e.copy(), e.copy()
+        for i, shape in enumerate(q.shapes):
+            target = low_rank_target(shape, q.rank, seed=q.seed)
+            problem = SensingProblem.random(target, q.observations, seed=q.seed + 1)
+            for k, depth in enumerate(q.depths):
+                fs = init_factors(shape, depth, scale=q.init_scale, kind="balanced",
+                                  seed=q.seed + 10 + depth)
+                if kind == "unbalanced":
+                    fs = unbalance(fs, q.unbalance, seed=q.seed + 20 + depth)
+                imb[i, k] = balancedness(fs)
+                e[i, k] = vector_errors(problem, fs, q.lr).error
+                e2[i, k] = vector_errors(problem, fs, q.lr_large).error
+        error[kind], error_large[kind], imbalance[kind] = e, e2, imb
+    return VectorCheck(shapes=tuple(tuple(s) for s in q.shapes), depths=tuple(q.depths),
+                       lr=q.lr, lr_large=q.lr_large, error=error, error_large=error_large,
+                       imbalance=imbalance)
+
+
+# --------------------------------------------------------------------------------------------
+# 1c. Along a training run from the authors' unbalanced Gaussian start
+# --------------------------------------------------------------------------------------------
+
+def factor_flow(problem, factors) -> np.ndarray:
+    """dW/dt of W = W_N ⋯ W_1 under gradient flow on the *factors*, whatever their balance.
+
+    Ẇ = Σ_j W_N ⋯ W_{j+1} Ẇ_j W_{j−1} ⋯ W_1 with Ẇ_j = −∂ℓ/∂W_j: the motion the factors
+    actually produce, to compare with :func:`dmfnb.end_to_end_rate` (which assumes balance).
+
+    Parameters
+    ----------
+    problem
+        A problem of :mod:`dmfnb.problems`.
+    factors
+        ``[W_1, …, W_N]``.
+
+    Returns
+    -------
+    ndarray
+        (n, m): Ẇ.
+    """
+    _, grads = gradients(problem, factors)
+    depth = len(factors)
+    # below[j] = W_{j−1} ⋯ W_1 (identity for j = 0), above[j] = W_N ⋯ W_{j+1}.
+    below = [np.eye(factors[0].shape[1])]
+    for f in factors[:-1]:
+        below.append(f @ below[-1])
+    above = [np.eye(factors[-1].shape[0])]
+    for f in factors[:0:-1]:
+        above.append(above[-1] @ f)
+    above = above[::-1]
+    return -sum(above[j] @ grads[j] @ below[j] for j in range(depth))
+
+
+@dataclass(frozen=True)
+class ProbeRun:
+    """One depth of :func:`trajectory_probe`; every array is (record,) unless said otherwise.
+
+    ``steps`` iteration numbers; ``sigma`` (record, rank + 1) the top singular values;
+    ``error`` the reconstruction error; ``rate_error`` max_{r ≤ rank} |σ̇_r − formula_r| /
+    max_{r ≤ rank} |formula_r|, with σ̇_r = u_rᵀẆv_r from the factors' own flow
+    (:func:`factor_flow`) and the formula of :func:`dmfnb.singular_value_rate`;
+    ``imbalance_abs`` max_j ‖W_{j+1}ᵀW_{j+1} − W_jW_jᵀ‖_F and ``imbalance_rel`` the same over
+    ‖W_jW_jᵀ‖_F (:func:`dmfnb.balancedness`); ``diag_mean`` and ``off_mean`` the mean
+    diagonal and off-diagonal entries of |UᵀGV| (full SVD, G = ∇ℓ(W): the authors' log);
+    ``block_share`` ‖off-diagonal‖_F / ‖·‖_F of its top rank × rank block.
+    """
+
+    depth: int
+    steps: np.ndarray
+    sigma: np.ndarray
+    error: np.ndarray
+    rate_error: np.ndarray
+    imbalance_abs: np.ndarray
+    imbalance_rel: np.ndarray
+    diag_mean: np.ndarray
+    off_mean: np.ndarray
+    block_share: np.ndarray
+
+    @property
+    def off_ratio(self) -> np.ndarray:
+        """(record,): off-diagonal mean / diagonal mean of |UᵀGV| (0: perfectly aligned)."""
+        return self.off_mean / self.diag_mean
+
+    def half_records(self, rank: int) -> np.ndarray:
+        """(rank,): the record at which each top value first reaches half its final size."""
+        final = self.sigma[-1]
+        return np.array([int(np.argmax(self.sigma[:, k] >= 0.5 * final[k]))
+                         for k in range(rank)])
+
+    def conservation_gap(self) -> float:
+        """|‖imbalance‖(end) / ‖imbalance‖(0) − 1|: 0 if the absolute imbalance is conserved."""
+        return float(abs(self.imbalance_abs[-1] / self.imbalance_abs[0] - 1))
+
+
+@dataclass(frozen=True)
+class TrajectoryProbe:
+    """Completion by plain GD from Gaussian (unbalanced) factors, probed every few steps.
+
+    ``runs[depth]`` is one :class:`ProbeRun` per depth; ``rank`` the target's rank.
+    """
+
+    rank: int
+    lr: float
+    runs: dict[int, ProbeRun]
+
+    @property
+    def depths(self) -> tuple[int, ...]:
+        """The depths run, in order."""
+        return tuple(self.runs)
+
+    def early_error(self, depth: int) -> float:
+        """σ-rate error at t = 0."""
+        return float(self.runs[depth].rate_error[0])
+
+    def late_error(self, depth: int) -> float:
+        """σ-rate error at the last record."""
+        return float(self.runs[depth].rate_error[-1])
+
+    def lift_ratios(self, depth: int) -> np.ndarray:
+        """(rank,): the authors' off/diagonal ratio when each target value is half-way up."""
+        run = self.runs[depth]
+        return run.off_ratio[run.half_records(self.rank)]
+
+
+def trajectory_probe(p) -> TrajectoryProbe:
+    """Matrix completion by plain GD from the authors' Gaussian init, probed as it trains.
+
+    Every ``p.trajectory.every`` iterations: the σ-rate formula against the motion the
+    (unbalanced) factors actually produce, the absolute and relative imbalance, and the
+    authors' alignment measure, the diagonal against the off-diagonal mass of |UᵀGV|.
+
+    Parameters
+    ----------
+    p
+        The chapter's parameters (uses ``p.trajectory``).
+
+    Returns
+    -------
+    TrajectoryProbe
+    """
+    q = p.trajectory
+    n, r = q.size, q.rank
+    target = low_rank_target((n, n), r, seed=q.seed)
+    problem = CompletionProblem.random(target, q.observations, seed=q.seed + 1)
+    off = ~np.eye(n, dtype=bool)
+    runs = {}
+    for depth in q.depths:
+        fs = init_factors((n, n), depth, scale=q.init_scale, kind="gaussian",
+                          seed=q.seed + 10 + depth)
+        rec = {k: [] for k in ("steps", "sigma", "error", "rate_error", "imbalance_abs",
+                               "imbalance_rel", "diag_mean", "off_mean", "block_share")}
+        for step in range(0, q.steps + 1, q.every):
+            if step:
+                fs = train(problem, fs, lr=q.lr, steps=q.every, record=q.every).factors
+            W = product(fs)
+            G = problem.gradient(W)
+            u, s, vt = np.linalg.svd(W)
+            true = np.einsum("ir,ij,jr->r", u[:, :r], factor_flow(problem, fs), vt[:r].T)
+            formula = dyn.singular_value_rate(W, G, depth)[1][:r]
+            B = np.abs(u.T @ G @ vt.T)
+            block = B[:r, :r]
+            rec["steps"].append(step)
+            rec["sigma"].append(s[: r + 1])
+            rec["error"].append(float(problem.reconstruction_error(W)))
+            rec["rate_error"].append(float(np.max(np.abs(true - formula))
+                                           / np.max(np.abs(formula))))
+            rec["imbalance_abs"].append(max(
+                float(np.linalg.norm(hi.T @ hi - lo @ lo.T))
+                for lo, hi in itertools.pairwise(fs)))
+            rec["imbalance_rel"].append(balancedness(fs))
+            rec["diag_mean"].append(float(np.mean(np.diag(B))))
+            rec["off_mean"].append(float(np.mean(B[off])))
+            rec["block_share"].append(float(np.linalg.norm(block - np.diag(np.diag(block)))
+                                            / np.linalg.norm(block)))
+        runs[depth] = ProbeRun(depth=depth, **{k: np.array(v) for k, v in rec.items()})
+    return TrajectoryProbe(rank=r, lr=q.lr, runs=runs)
 
 
 # --------------------------------------------------------------------------------------------
@@ -576,6 +884,11 @@ class CompletionRun:
         """(k,): the top singular values at the end."""
         return self.sigma[-1]
 
+    def error_at(self, step: int) -> float:
+        """Reconstruction error at the first record at or after iteration ``step``."""
+        i = min(int(np.searchsorted(self.steps, step)), len(self.steps) - 1)
+        return float(self.error[i])
+
 
 @dataclass(frozen=True)
 class CompletionDynamics:
@@ -606,6 +919,36 @@ class CompletionDynamics:
     def half_step_gaps(self, depth: int) -> np.ndarray:
         """(≤ rank − 1,): iterations between successive half-way points of the top values."""
         return np.diff(self.runs[depth].half_steps[: self.rank])
+
+
+def predicted_lift_steps(p, depth: int) -> np.ndarray:
+    """Iteration at which each target value of the completion figure is half-way up, by the
+    one-mode ODE (no run: only the target is built).
+
+    The authors' mean loss (1/m)Σ_Ω(W_ij − W*_ij)² pulls a spread-out mode of strength σ* at
+    rate ⟨∇ℓ, u vᵀ⟩ ≈ (2/m)(m/n²)(σ − σ*): the mode ODE with time scaled by κ = 2/n², so the
+    half-way time is :func:`dmfnb.mode_time` (σ*, u₀, σ*/2, N) / (κ η) iterations. Modes are
+    taken as independent (the singular vectors fixed): a prediction, not a bound.
+
+    Parameters
+    ----------
+    p
+        The chapter's parameters (uses ``p.completion``).
+    depth
+        N ≥ 2.
+
+    Returns
+    -------
+    ndarray
+        (rank,): predicted iterations, strongest value first.
+    """
+    q = p.completion
+    n = q.size
+    target = low_rank_target((n, n), q.rank, seed=q.seed)
+    sv = np.linalg.svd(target, compute_uv=False)[: q.rank]
+    kappa = 2.0 / n**2
+    return np.array([dyn.mode_time(s, q.init_scale, s / 2, depth) / (kappa * q.lr)
+                     for s in sv])
 
 
 def completion_dynamics(p) -> CompletionDynamics:

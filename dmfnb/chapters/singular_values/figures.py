@@ -7,9 +7,17 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ...infra.plotting import COLORS, depth_color
-from .compute import CompletionDynamics, ExactModes, ModeCurves, PlateauSweep, RateCheck
+from .compute import (
+    CompletionDynamics,
+    ExactModes,
+    ModeCurves,
+    PlateauSweep,
+    RateCheck,
+    TrajectoryProbe,
+)
 
-__all__ = ["completion_dynamics", "exact_modes", "modes", "plateau", "rate_check"]
+__all__ = ["alignment", "completion_dynamics", "exact_modes", "modes", "plateau", "rate_check",
+           "trajectory_rate"]
 
 _MODE_COLORS = [COLORS[c] for c in ("blue", "orange", "green", "vermillion", "purple")]
 
@@ -61,6 +69,60 @@ def rate_check(res: RateCheck, *, depth: int = 3) -> Figure:
                   rf"$\eta$ = {res.table_lr:.0e})")
     bx.set_title(f"depth {depth}: same W, same ∇ℓ(W)")
     bx.legend(fontsize=8, loc="best")
+    return fig
+
+
+def _half_marks(ax, res: TrajectoryProbe, d: int, values) -> None:
+    """Mark each target value's half-way point on a curve of ``values``."""
+    run = res.runs[d]
+    i = run.half_records(res.rank)
+    ax.plot(run.steps[i], np.asarray(values)[i], "o", color=depth_color(d), ms=6,
+            mfc="white", mew=1.5)
+
+
+def alignment(res: TrajectoryProbe, *, align_tol: float | None = None) -> Figure:
+    """Left: mean |UᵀGV| on the diagonal (solid) and off it (dashed), per depth, over GD
+    iterations. Right: their ratio, with the half-way points of the target values marked."""
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(7.0, 4.3), layout="constrained")
+    for d, run in res.runs.items():
+        c = depth_color(d)
+        ax.semilogy(run.steps, run.diag_mean, "-", color=c, lw=1.6, label=f"depth {d}, diag.")
+        ax.semilogy(run.steps, run.off_mean, "--", color=c, lw=1.2,
+                    label=f"depth {d}, off-diag.")
+        bx.semilogy(run.steps, run.off_ratio, "-", color=c, lw=1.6, label=f"depth {d}")
+        _half_marks(bx, res, d, run.off_ratio)
+    if align_tol is not None:
+        bx.axhline(align_tol, color="0.4", ls=":", lw=1, label="check's bound")
+    bx.plot([], [], "o", color="0.3", mfc="white", label="value half-way up")
+    ax.set_xlabel("GD iterations")
+    ax.set_ylabel(r"mean $|U^\top \nabla\ell(W)\, V|$ entry")
+    ax.set_title("diagonal vs off-diagonal", fontsize=10)
+    bx.set_xlabel("GD iterations")
+    bx.set_ylabel("off-diagonal / diagonal mean")
+    bx.set_title("alignment ratio (0: aligned)", fontsize=10)
+    for a in (ax, bx):
+        a.ticklabel_format(axis="x", style="sci", scilimits=(0, 0))
+        # Below the axes: the curves cross every corner of the panels.
+        a.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
+    return fig
+
+
+def trajectory_rate(res: TrajectoryProbe) -> Figure:
+    """σ-rate error (solid) and relative imbalance (dashed) along the Gaussian-init run."""
+    fig, ax = plt.subplots(figsize=(7.0, 3.6), layout="constrained")
+    for d, run in res.runs.items():
+        c = depth_color(d)
+        ax.semilogy(run.steps, run.rate_error, "-", color=c, lw=1.6,
+                    label=rf"depth {d}: $\dot\sigma$ formula error")
+        ax.semilogy(run.steps, run.imbalance_rel, "--", color=c, lw=1.2,
+                    label=f"depth {d}: relative imbalance")
+        _half_marks(ax, res, d, run.rate_error)
+    ax.plot([], [], "o", color="0.3", mfc="white", label="value half-way up")
+    ax.set_xlabel("GD iterations")
+    ax.set_ylabel("relative size")
+    ax.set_title(f"top {res.rank} singular values, Gaussian (unbalanced) start", fontsize=10)
+    ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 0))
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig
 
 

@@ -10,7 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 __all__ = ["DEFAULT", "PAPER", "SCALES", "Completion", "Exact", "Explorer", "Params",
-           "Plateau", "Rate"]
+           "Plateau", "Rate", "Trajectory", "Vectors"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,65 @@ class Rate:
     order_lrs: tuple[float, float] = (1e-5, 1e-2)
     # the slope must lie in this range (1: the Euler step's error)
     order_slope: tuple[float, float] = (0.9, 1.1)
+
+
+@dataclass(frozen=True)
+class Vectors:
+    """One tiny GD step against the singular-*vector* rates, from balanced and unbalanced starts."""
+
+    # shapes of W: square, and tall, so that the term along the orthogonal complement of U,
+    # −σ_r^{1−2/N}(I − UUᵀ)G v_r, is tested too
+    shapes: tuple[tuple[int, int], ...] = ((6, 6), (6, 4))
+    # rank of the random target, number of Gaussian measurements (as in Rate)
+    rank: int = 2
+    observations: int = 30
+    # target from seed, measurements from seed + 1, factors from seed + 10 + N, unbalancing
+    # matrices from seed + 20 + N: the square case starts where Rate's does
+    seed: int = 0
+    # depths at which the vector formula is tested
+    depths: tuple[int, ...] = (2, 3, 4)
+    # W(0) of order one, with well-separated singular values (the rates divide by their gaps)
+    init_scale: float = 1.0
+    # strength of the random A_j that unbalance the same W (as in Rate)
+    unbalance: float = 0.5
+    # the step of the check, and one 100× larger: the error must grow 100× (first order)
+    lr: float = 1e-6
+    lr_large: float = 1e-4
+    # relative error the formula must reach from a balanced start (×10: the unbalanced floor)
+    tol: float = 1e-3
+    # log₁₀(error(lr_large)/error(lr)) / 2 must lie in this range (1: the Euler step's error)
+    order_slope: tuple[float, float] = (0.9, 1.1)
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """A completion run from the authors' *unbalanced* Gaussian start, probed as it goes."""
+
+    # n of the n×n target, its rank and the observed entries: m/(r(2n−r)) ≈ 2 as in the paper
+    size: int = 30
+    rank: int = 3
+    observations: int = 350
+    # target from seed, mask from seed + 1, factors from seed + 10 + N
+    seed: int = 0
+    # depths probed (the authors plot the alignment at depth 2)
+    depths: tuple[int, ...] = (2, 3)
+    # Gaussian init of the authors' code: ‖W(0)‖_F ≈ √n · init_scale, not balanced
+    init_scale: float = 1e-3
+    # plain GD; 10× the authors' 0.01 so the run takes seconds, still far below the stability
+    # limit 2/(N σ₁^{2−2/N} · 2/m) ≈ 2 here (the imbalance drifts by < 1%, an O(η²) effect)
+    lr: float = 0.1
+    # iterations, and the probe interval (every probe: one SVD and one gradient)
+    steps: int = 8000
+    every: int = 25
+    # σ-rate error on the top `rank` values at the end must be below this
+    rate_tol: float = 1e-2
+    # ... and at t = 0 above this: the Gaussian start is not balanced, the formula is off
+    early_min: float = 0.1
+    # |‖imbalance‖(end) / ‖imbalance‖(0) − 1| below this: the absolute imbalance is conserved
+    conserve_tol: float = 0.05
+    # off-diagonal / diagonal mean of |UᵀGV| (the authors' measure) below this when each
+    # target value is half-way up, and above it at t = 0 (no alignment yet)
+    align_tol: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -111,6 +170,8 @@ class Completion:
     lr: float = 0.01
     # iterations, as the authors
     steps: int = 200_000
+    # the authors' iteration count: the paper table quotes our depth-3 error there
+    authors_steps: int = 200_000
     # record every this many iterations
     record: int = 100
     # how many singular values are recorded
@@ -147,6 +208,10 @@ class Params:
     scale: str = "default"
     # the rate checked on one tiny step
     rate: Rate = field(default_factory=Rate)
+    # the singular-vector rates checked on one tiny step
+    vectors: Vectors = field(default_factory=Vectors)
+    # the rate and the alignment along a Gaussian-init completion run
+    trajectory: Trajectory = field(default_factory=Trajectory)
     # exact mode solutions
     exact: Exact = field(default_factory=Exact)
     # how long a mode waits
@@ -160,15 +225,23 @@ class Params:
 DEFAULT = Params()
 
 # Arora et al. (2019)'s dynamics figure: 100×100 rank 5, m = 2000, plain GD, lr 0.01, identity
-# init 1e-3, 2e5 iterations.
+# init 1e-3; we run 3e5 iterations, the authors 2e5 (the paper table quotes ours at 2e5).
 PAPER = dataclasses.replace(
     DEFAULT, scale="paper",
+    trajectory=dataclasses.replace(
+        DEFAULT.trajectory, size=100, rank=5, observations=2000, steps=30_000, every=100),
     completion=dataclasses.replace(
         DEFAULT.completion, size=100, rank=5, observations=2000, record=200,
-        # After the authors' 2e5 plain-GD iterations the fifth value is still settling
-        # (error ≈ 5e-3); their 2.6e-5 comes from the adaptive optimizer run to loss 1e-6.
-        error_tol=1e-2,
+        # Why more iterations than the authors, and the same error_tol as the default: our
+        # loss, init, lr, target and sampling are those of their main.py/gen_gt.py, and the
+        # mean loss moves a mode at rate ≈ (2/n²)·σ*, 3× slower per step at n = 100 than at 40.
+        # The weakest target value is then half-way up only after ≈ 1.4e5 of the 2e5 steps
+        # (mode ODE; the chapter glues it), so at 2e5 depth 3 is still in its final descent
+        # (error ÷ ≈ 14 over the last 5e4 steps) and the error there depends on the draw:
+        # 5.3e-3, 5.3e-2, 1.2e-2 for seeds 0, 1, 2 (measured), the authors' 1.67e-3 (their
+        # minimum over the run) inside that spread. A 1e-2 bound at 2e5 would test the draw,
+        # not the theory; at 3e5 the descent is over and the default's 1e-3 applies.
+        steps=300_000,
     ),
 )
-
 SCALES = {"default": DEFAULT, "paper": PAPER}
