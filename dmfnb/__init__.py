@@ -18,6 +18,7 @@ classroom, plotting, the check and table types).
 
 from .baselines import SolverError, admm_nuclear_norm, min_nuclear_norm
 from .engine import DivergenceError, Trajectory, train
+from .flow import flow
 from .factors import (
     balanced_factors,
     balancedness,
@@ -104,6 +105,7 @@ __all__ = [
     "end_to_end_rate",
     "escape_time",
     "factor_hessian",
+    "flow",
     "gradients",
     "greedy_low_rank",
     "hessian_eigs",

@@ -57,6 +57,9 @@ class Trajectory:
     products
         (T, n, m) or (T, B, n, m) when ``keep_products=True``, else ``None`` (for a tensor
         problem, the tensor: (T, d_1, …, d_N) or (T, B, d_1, …, d_N)).
+    time
+        (T,) the flow time of each record, for a trajectory of :func:`dmfnb.flow` (whose
+        ``steps`` count gradient evaluations); ``None`` for gradient descent.
     component_norms
         Tensor (CP) problems only, else ``None``: (T, R) or (T, B, R), the norm ‖W_r‖ of every
         component. For them ``singular_values`` has no columns and ``nuclear`` and
@@ -83,6 +86,7 @@ class Trajectory:
     products: np.ndarray | None = None
     info: dict = field(default_factory=dict)
     component_norms: np.ndarray | None = None
+    time: np.ndarray | None = None
 
     @property
     def product(self) -> np.ndarray:

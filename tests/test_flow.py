@@ -1,0 +1,90 @@
+"""Gradient flow integrated with error control (dmfnb.flow): it is the limit of gradient descent
+as the step shrinks, it reaches gradient descent's solution on the authors' kind of instance, and
+it rejects what it cannot integrate."""
+
+import numpy as np
+import pytest
+
+import dmfnb as dm
+
+
+@pytest.fixture(scope="module")
+def small():
+    target = dm.low_rank_target((8, 8), 2, seed=0)
+    problem = dm.CompletionProblem.random(target, 40, seed=1)
+    factors = dm.init_factors(problem.shape, 3, scale=0.1, seed=2)
+    return problem, factors
+
+
+def test_flow_is_the_limit_of_gradient_descent(small):
+    """GD with step η after T/η steps is O(η) away from the flow at time T: halving η halves the
+    gap, and the integrator's own error is far below both."""
+    problem, factors = small
+    T = 200.0
+    W = dm.product(dm.flow(problem, factors, time=T, rtol=1e-10, atol=1e-14).factors)
+    gaps = []
+    for lr in (0.2, 0.1, 0.05):
+        gd = dm.train(problem, factors, lr=lr, steps=int(T / lr), record=[0])
+        gaps.append(np.linalg.norm(dm.product(gd.factors) - W) / np.linalg.norm(W))
+    assert gaps[0] > gaps[1] > gaps[2] > 0
+    assert np.allclose(np.array(gaps[:2]) / np.array(gaps[1:]), 2.0, rtol=0.15), gaps
+
+
+def test_flow_changes_with_its_tolerance_only_within_it(small):
+    problem, factors = small
+    tight = dm.product(dm.flow(problem, factors, time=200.0, rtol=1e-10, atol=1e-14).factors)
+    loose = dm.flow(problem, factors, time=200.0, rtol=1e-5)
+    gap = np.linalg.norm(dm.product(loose.factors) - tight) / np.linalg.norm(tight)
+    assert gap < 1e-3
+    assert loose.info["evaluations"] == loose.stop_step > 0
+
+
+def test_flow_stops_at_the_loss_tolerance_and_records_in_order(small):
+    problem, factors = small
+    tr = dm.flow(problem, factors, time=1e6, tol=1e-8)
+    assert tr.converged and tr.loss[-1] <= 1e-8 and tr.info["time"] < 1e6
+    assert tr.time[0] == 0.0 and np.all(np.diff(tr.time) > 0)
+    assert np.all(np.diff(tr.steps) >= 0) and tr.steps[-1] == tr.stop_step
+    again = dm.flow(problem, factors, time=1e6, tol=1e-8)
+    assert np.array_equal(again.loss, tr.loss), "same inputs, same numbers"
+
+
+def test_flow_follows_gradient_descent_on_the_papers_completion_instance():
+    """The normalized step moves along the exact gradient, so it traces the flow's path: both end
+    at the same matrix when the loss reaches 1e-6 (40×40 rank 2 here, for speed)."""
+    target = dm.low_rank_target((40, 40), 2, seed=3)
+    problem = dm.CompletionProblem.random(target, 400, seed=4)
+    factors = dm.init_factors(problem.shape, 3, scale=1e-3, seed=5)
+    gd = dm.train(problem, factors, lr=1e-3, steps=200_000, optimizer="normalized", tol=1e-6)
+    fl = dm.flow(problem, factors, time=1e7, tol=1e-6)
+    assert gd.converged and fl.converged
+    a, b = dm.product(gd.factors), dm.product(fl.factors)
+    assert np.linalg.norm(a - b) / np.linalg.norm(target) < 1e-2
+    assert abs(gd.effective_rank[-1] - fl.effective_rank[-1]) < 1e-2
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    (dict(time=0.0), ValueError, "positive flow time"),
+    (dict(time=1.0, method="euler"), ValueError, "method"),
+    (dict(time=1.0, rtol=0.0), ValueError, "rtol"),
+    (dict(time=1.0, record=[0.0, 2.0]), ValueError, "increasing flow times"),
+    (dict(time=1.0, record=[[0.0]]), ValueError, "increasing flow times"),
+    (dict(time=1.0, record="lin"), ValueError, "record"),
+    (dict(time=1.0, max_evaluations=3), RuntimeError, "max_evaluations"),
+])
+def test_flow_rejects_bad_options(small, kwargs, error, message):
+    problem, factors = small
+    with pytest.raises(error, match=message):
+        dm.flow(problem, factors, **kwargs)
+
+
+def test_flow_integrates_one_run_at_a_time(small):
+    problem, factors = small
+    stacked = dm.stack_problems([problem, problem])
+    with pytest.raises(ValueError, match="one run"):
+        dm.flow(stacked, dm.stack_factors([factors, factors]), time=1.0)
+    tensor = dm.TensorCompletionProblem.random(dm.cp_target((3, 3, 3), 1, seed=0), 10, seed=1)
+    with pytest.raises(TypeError, match="tensor"):
+        dm.flow(tensor, dm.init_cp_factors((3, 3, 3), 2, std=0.1, seed=2), time=1.0)
+    with pytest.raises(TypeError):
+        dm.flow("not a problem", factors, time=1.0)
