@@ -21,7 +21,7 @@ import numpy as np
 from ._validate import check_bool, check_integer, check_number, show
 from .problems import CompletionProblem, SensingProblem
 
-__all__ = ["SolverError", "admm_nuclear_norm", "min_nuclear_norm"]
+__all__ = ["SolverError", "admm_nuclear_norm", "min_nuclear_norm", "min_trace_psd"]
 
 # Per-solver defaults, overridden by the caller's keyword arguments. SCS's default iteration cap
 # (100 000) can cost a minute on an ill-conditioned instance; 20 000 is ample at the book's sizes.
@@ -297,3 +297,76 @@ def admm_nuclear_norm(
 
 def _sq(a) -> float:
     return float(np.vdot(a, a))
+
+
+def min_trace_psd(measurements, observations, *, solver: str = "CLARABEL", **solver_options):
+    """argmin tr X over symmetric positive semidefinite X with ⟨A_k, X⟩ = y_k for every k.
+
+    For PSD matrices the trace is the nuclear norm, so this is the convex problem whose minimum
+    Gunasekar et al. (2017) and Arora et al. (2019) prove gradient flow attains when the A_k are
+    symmetric and commute and the factors start at α^{1/N} I, α → 0. The minimizer need not be
+    unique (with commuting A_k any PSD X with the same diagonal in their common eigenbasis has
+    the same trace and observations); the minimum is.
+
+    Parameters
+    ----------
+    measurements
+        The matrices A_k, shape (k, n, n), each symmetric.
+    observations
+        The values y_k, shape (k,).
+    solver
+        A cvxpy solver that handles semidefinite cones (``"CLARABEL"``, ``"SCS"``).
+    **solver_options
+        Passed to ``cvxpy.Problem.solve``.
+
+    Returns
+    -------
+    X : numpy.ndarray
+        A minimizer, shape (n, n), symmetrized.
+    info : dict
+        ``status``, ``trace`` (the minimum, ``tr X``), ``max_violation`` (largest
+        |⟨A_k, X⟩ − y_k|), ``min_eigenvalue`` of X.
+
+    Raises
+    ------
+    TypeError
+        If ``measurements`` or ``observations`` are not real arrays, or ``solver`` not a string.
+    ValueError
+        For shapes that do not match, non-square or non-symmetric A_k, or non-finite data.
+    SolverError
+        If the solver fails or ends with a status other than optimal.
+    """
+    import cvxpy as cp
+
+    A = np.asarray(measurements)
+    y = np.asarray(observations)
+    for name, arr in (("measurements", A), ("observations", y)):
+        if arr.dtype.kind not in "iuf":
+            raise TypeError(f"{name} must be an array of real numbers, got dtype {arr.dtype}")
+    if not isinstance(solver, str):
+        raise TypeError(f"solver must be a cvxpy solver name such as 'CLARABEL', got {show(solver)}")
+    A, y = A.astype(float), y.astype(float)
+    if A.ndim != 3 or A.shape[1] != A.shape[2] or A.shape[0] == 0:
+        raise ValueError(f"measurements must have shape (k, n, n) with k ≥ 1, got {A.shape}")
+    if y.shape != (A.shape[0],):
+        raise ValueError(f"observations must have shape ({A.shape[0]},), got {y.shape}")
+    if not (np.isfinite(A).all() and np.isfinite(y).all()):
+        raise ValueError("measurements and observations must be finite")
+    if not np.allclose(A, A.transpose(0, 2, 1), rtol=0, atol=1e-12 * max(1.0, np.abs(A).max())):
+        raise ValueError("measurements must be symmetric matrices")
+    n = A.shape[1]
+    X = cp.Variable((n, n), PSD=True)
+    prog = cp.Problem(cp.Minimize(cp.trace(X)),
+                      [A.reshape(A.shape[0], -1) @ cp.vec(X, order="C") == y])
+    try:
+        prog.solve(solver=solver, **solver_options)
+    except (cp.error.SolverError, ValueError) as exc:
+        raise SolverError(f"min_trace_psd: {solver} failed: {exc}") from exc
+    if X.value is None or prog.status != cp.OPTIMAL:
+        raise SolverError(f"min_trace_psd: {solver} ended with status {prog.status}")
+    value = np.array(X.value)
+    value = (value + value.T) / 2
+    info = {"status": prog.status, "trace": float(np.trace(value)),
+            "max_violation": float(np.abs(np.einsum("kij,ij->k", A, value) - y).max()),
+            "min_eigenvalue": float(np.linalg.eigvalsh(value)[0])}
+    return value, info

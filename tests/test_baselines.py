@@ -113,3 +113,32 @@ def test_admm_iteration_limit_and_bad_options():
             dm.admm_nuclear_norm(prob, **{name: bad})
     with pytest.raises(ValueError, match="max_iters"):
         dm.admm_nuclear_norm(prob, max_iters=0)
+
+
+def test_min_trace_psd_on_commuting_measurements():
+    from dmfnb.baselines import min_trace_psd
+
+    A = np.array([np.diag([1.0, 1.0, 0.8]), np.diag([5.0, 0.0, 2.0])])
+    X, info = min_trace_psd(A, [2.0, 5.0])
+    # the diagonal PSD solutions form the segment diag(1, 1, 0) – diag(0, 0, 2.5); trace 2 is least
+    assert info["status"] == "optimal" and abs(info["trace"] - 2.0) < 1e-6
+    assert info["max_violation"] < 1e-6 and info["min_eigenvalue"] > -1e-7
+    assert np.allclose(X, X.T) and np.isclose(np.trace(X), info["trace"])
+    # any PSD matrix that fits has at least that trace, e.g. the rank-one ground truth
+    assert info["trace"] <= 2.5
+
+
+def test_min_trace_psd_rejects_bad_input():
+    from dmfnb.baselines import min_trace_psd
+
+    A = np.array([np.diag([1.0, 2.0])])
+    with pytest.raises(ValueError, match="symmetric"):
+        min_trace_psd(np.array([[[0.0, 1.0], [0.0, 0.0]]]), [1.0])
+    with pytest.raises(ValueError, match="observations must have shape"):
+        min_trace_psd(A, [1.0, 2.0])
+    with pytest.raises(ValueError, match="measurements must have shape"):
+        min_trace_psd(np.eye(2), [1.0])
+    with pytest.raises(TypeError, match="solver"):
+        min_trace_psd(A, [1.0], solver=3)
+    with pytest.raises(TypeError, match="observations"):
+        min_trace_psd(A, ["a"])

@@ -7,7 +7,17 @@ import pytest
 import dmfnb as dm
 from dmfnb.chapters import low_rank_bias as ch
 from dmfnb.chapters.low_rank_bias import compute as lx
-from dmfnb.chapters.low_rank_bias.params import DEFAULT, PAPER, Instance, Params, Small
+from dmfnb.chapters.low_rank_bias.params import (
+    DEFAULT,
+    PAPER,
+    STUDIES,
+    Commuting,
+    Instance,
+    Params,
+    Small,
+    Studies,
+    studies,
+)
 from dmfnb.infra.report import CheckTable, Table
 from dmfnb.infra.reproduce import decode, encode
 
@@ -239,6 +249,7 @@ def test_checks_and_report(p, results):
     names = [c.name for c in table]
     assert "completion-window" in names and "solvers-minimizer" in names
     assert "depth1-zero-fill" in names and "conj-depth3-erank" in names
+    assert "inst-tail-falls" in names and "comm-schatten-excess" in names
     assert all(c.measured and c.expected for c in table)
     rep = ch.report(p, results)
     assert rep.chapter == "low_rank_bias" and rep.checks == table
@@ -295,3 +306,63 @@ def test_explorer_runs_headless(p):
     fig = ch.explorer.figure(p, observations=25, depth=3, log10_init=-2.0, kind="sensing")
     assert len(fig.axes) == 2 and fig.get_figwidth() <= 7
     plt.close("all")
+
+
+# A tiny instance study: 8×8 rank 1, three ground truths at one count.
+TINY_STUDY = Studies(instances=Instance((8, 8), 1, (24,)), ground_truths=3)
+
+
+def test_studies_live_outside_params():
+    # The paper-scale record's fingerprint lists Params' fields: the studies add none.
+    assert set(STUDIES) == {"default", "paper"}
+    assert studies(DEFAULT) is STUDIES["default"] and studies(PAPER) is STUDIES["paper"]
+    assert STUDIES["default"].ground_truths >= 10 and STUDIES["paper"].ground_truths >= 10
+    assert STUDIES["paper"].instances.shape == (100, 100)
+    c = Commuting()
+    assert len(c.inits) == len(c.depths) and all(list(a) == sorted(a, reverse=True)
+                                                 for a in c.inits)
+    with pytest.raises(ValueError, match=r"p\.scale"):
+        studies(dataclasses.replace(DEFAULT, scale="huge"))
+
+
+def test_instance_study(p):
+    st = lx.instance_study(p, TINY_STUDY)
+    S = len(p.conjecture_init_scales)
+    assert st.count == 3 and st.nuclear.shape == st.t.shape == (3, S)
+    assert list(st.observations) == [24] * 3 and list(st.ground_truth) == [0, 1, 2]
+    # ‖W‖_* − ‖W*‖_* splits into the tail and the top-r deficit
+    assert np.allclose(st.gap(), st.tail - st.deficit())
+    assert np.all(st.min_nuclear <= st.target_nuclear * (1 + 1e-3))
+    assert set(st.direction()) <= {-1, 1} and st.rising().dtype == bool
+    # the same study twice gives the same numbers (seeded)
+    again = lx.instance_study(p, TINY_STUDY)
+    assert np.array_equal(st.nuclear, again.nuclear) and np.array_equal(st.t, again.t)
+
+
+def test_instance_check_fails_on_a_growing_tail(p, results):
+    st = results["instances"]
+    broken = dataclasses.replace(st, tail=st.tail[:, ::-1].copy())
+    row = ch.CHAPTER.checks(p, {**results, "instances": broken})["inst-tail-falls"]
+    assert not row.passed
+
+
+def test_commuting_test_reaches_the_minimum_trace(results):
+    ct = results["commuting"]
+    assert ct.distance.shape == ct.inits.shape == (3, 3)
+    assert abs(ct.min_trace - 2.0) < 1e-6 and ct.lp_trace == 2.0
+    assert ct.off_diagonal == 0.0 and ct.rank_one_violation < 1e-12
+    # Σλ^{2/N} of the rank-one fit vvᵀ, eigenvalues (2, 0, 0)
+    assert np.allclose(ct.rank_one_schatten, [2.0, 2 ** (2 / 3), 2 ** 0.5])
+    assert np.allclose(ct.commuting_schatten_distance, [0.0, *[np.sqrt(8.25 / 2)] * 2])
+    assert np.all(np.diff(ct.distance, axis=1) < 0) and ct.final_distance().max() < 1e-2
+    assert ct.schatten_excess()[ct.deep()].min() > 1.1
+
+
+def test_commuting_checks_fail_outside_the_theorem(p, results):
+    # A large start (α = 1, 0.5) is outside the theorem's α → 0: the runs fit the
+    # measurements but end far from the minimum trace.
+    far = Studies(commuting=Commuting(inits=((1.0, 0.5),) * 3))
+    ct = lx.commuting_test(p, far)
+    table = ch.CHAPTER.checks(p, {**results, "commuting": ct})
+    assert table["comm-fitted"].passed
+    assert not table["comm-trace"].passed and not table["comm-distance"].passed

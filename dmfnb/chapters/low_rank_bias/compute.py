@@ -13,32 +13,37 @@ together with the authors' normalized step (``optimizer="normalized"``) until th
 
 from __future__ import annotations
 
+import itertools
 import time
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ...baselines import min_nuclear_norm
+from ...baselines import min_nuclear_norm, min_trace_psd
 from ...engine import train
 from ...factors import init_factors, stack_factors
 from ...infra.parallel import map_jobs
 from ...metrics import effective_rank, nuclear_norm
 from ...problems import CompletionProblem, SensingProblem, stack_problems
 from ...targets import low_rank_target
-from .params import Instance, Params
+from .params import Instance, Params, Studies, studies
 
 __all__ = [
+    "CommutingTest",
     "Conjecture",
     "Curve",
     "ExplorerRun",
     "Finals",
+    "InstanceStudy",
     "OptimizerComparison",
     "SolverAgreement",
     "Sweep",
     "Transition",
+    "commuting_test",
     "degrees_of_freedom",
     "explorer_run",
+    "instance_study",
     "make_problems",
     "nuclear_norm_test",
     "observation_sweep",
@@ -704,3 +709,277 @@ def explorer_run(p: Params, *, observations: int | None = None, depth: int = 3,
         converged=bool(tr.converged), nn_error=float(nn["error"][0]),
         nn_effective_rank=float(nn["effective_rank"][0]), curve_steps=tr.steps,
         curve_error=tr.error)
+
+
+# ---- the conjecture, instance by instance ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InstanceStudy:
+    """Depth 2 over init scales on many completion instances (:func:`instance_study`).
+
+    Axes: I instances (a ground truth at an observation count; ``ground_truth`` (I,) and
+    ``observations`` (I,) name them), S init scales (``init_scales``, decreasing).
+    ``target_nuclear``, ``min_nuclear``, ``nn_error`` (I,): the truth's nuclear norm, the convex
+    minimum and the convex solution's error; ``nuclear``, ``top``, ``tail`` (I, S): depth 2's
+    ‖W‖_*, the sum of its top-r singular values and of the rest (σ_{r+1}, …); ``t`` (I, S) the
+    fraction of the way from X_min to the truth, ⟨W − X_min, W* − X_min⟩ / ‖W* − X_min‖²_F;
+    ``error``, ``converged`` (I, S).
+    """
+
+    shape: tuple[int, int]
+    rank: int
+    init_scales: np.ndarray
+    ground_truth: np.ndarray
+    observations: np.ndarray
+    target_nuclear: np.ndarray
+    min_nuclear: np.ndarray
+    nn_error: np.ndarray
+    nuclear: np.ndarray
+    top: np.ndarray
+    tail: np.ndarray
+    t: np.ndarray
+    error: np.ndarray
+    converged: np.ndarray
+
+    def __post_init__(self):
+        object.__setattr__(self, "shape", tuple(int(s) for s in self.shape))
+
+    @property
+    def count(self) -> int:
+        """The number of instances I."""
+        return len(self.ground_truth)
+
+    def hardness(self) -> np.ndarray:
+        """(I,) ‖W*‖_* − min ‖X‖_*: how far below the truth the convex problem can go."""
+        return self.target_nuclear - self.min_nuclear
+
+    def relative_hardness(self) -> np.ndarray:
+        """(I,) the hardness as a fraction of ‖W*‖_*."""
+        return self.hardness() / self.target_nuclear
+
+    def gap(self) -> np.ndarray:
+        """(I, S) ‖W‖_* − ‖W*‖_* = tail − deficit."""
+        return self.nuclear - self.target_nuclear[:, None]
+
+    def deficit(self) -> np.ndarray:
+        """(I, S) ‖W*‖_* − (σ_1 + … + σ_r)(W): what the top r singular values lack."""
+        return self.target_nuclear[:, None] - self.top
+
+    def direction(self) -> np.ndarray:
+        """(I,) +1 where ‖W‖_* rises from the largest init to the smallest, −1 where it falls."""
+        return np.sign(self.nuclear[:, -1] - self.nuclear[:, 0]).astype(int)
+
+    def predicted(self) -> np.ndarray:
+        """(I,) the direction that closing the gap predicts at the largest init:
+        sign(deficit − tail), +1 (rise) where the top r lack more than the tail adds."""
+        return np.sign(self.deficit()[:, 0] - self.tail[:, 0]).astype(int)
+
+    def rising(self) -> np.ndarray:
+        """(I,) whether ‖W‖_* rises as the init shrinks."""
+        return self.direction() > 0
+
+    def t_grows(self) -> np.ndarray:
+        """(I,) whether t is larger at the smallest init than at the largest."""
+        return self.t[:, -1] > self.t[:, 0]
+
+    def tail_falls(self) -> np.ndarray:
+        """(I,) whether the spurious tail is smaller at the smallest init than at the largest."""
+        return self.tail[:, -1] < self.tail[:, 0]
+
+    def deficit_falls(self) -> np.ndarray:
+        """(I,) whether the top-r deficit is smaller at the smallest init."""
+        return self.deficit()[:, -1] < self.deficit()[:, 0]
+
+
+def instance_study(p: Params, study: Studies | None = None) -> InstanceStudy:
+    """Gunasekar et al.'s conjecture instance by instance, as the init shrinks.
+
+    ``study.ground_truths`` ground truths × the counts ``study.instances.observations`` of a
+    ``study.instances`` completion task, each one instance. Depth 2 starts from W(0) = α·W₀
+    for every α in ``p.conjecture_init_scales``, with one Gaussian direction W₀ per instance
+    (the conjecture's family), normalized step ``p.lr`` to loss ``p.tol``; the convex baseline
+    as in the sweeps (``p.solvers``, slack ``p.nuclear_tol``).
+    """
+    study = studies(p) if study is None else study
+    block = study.instances
+    shape, rank = tuple(block.shape), int(block.rank)
+    scales = [float(s) for s in p.conjecture_init_scales]
+    G, S = int(study.ground_truths), len(scales)
+    problems, gts, obs = [], [], []
+    for g in range(G):
+        target = low_rank_target(shape, rank, seed=_rng_seed(p, "target", 100 + g, rank, *shape))
+        for m in block.observations:
+            problems.append(CompletionProblem.random(
+                target, int(m), seed=_rng_seed(p, "observe", 100 + g, int(m), 0)))
+            gts.append(g)
+            obs.append(int(m))
+    size = int(block.stack or len(problems) * S)
+    runs = [prob for prob in problems for _ in scales]
+    # The same seed for every scale of an instance: W(0) = α·W₀ with one W₀.
+    seeds = [_rng_seed(p, "init", 2, 20_000 + i) for i in range(len(problems)) for _ in scales]
+    run_scales = [s for _ in problems for s in scales]
+    lr, steps = float(block.lr or p.lr), int(block.max_steps or p.max_steps)
+    units = [("train", stack_problems(runs[i:i + size]).astype(block.dtype), 2,
+              run_scales[i:i + size], seeds[i:i + size], lr, float(p.tol), steps)
+             for i in range(0, len(runs), size)]
+    done = _run({2: units, "nuclear": _nuclear_units(p, problems)},
+                f"instance study, {len(problems)} instances")
+    count = len(problems)
+    W = done[2]["product"].reshape(count, S, *shape)
+    X = done["nuclear"]["product"]
+    sv = np.linalg.svd(W, compute_uv=False)  # (I, S, n)
+    truth = np.array([prob.target for prob in problems])
+    gap = truth - X
+    t = (np.einsum("isab,iab->is", W - X[:, None], gap)
+         / np.einsum("iab,iab->i", gap, gap)[:, None])
+    return InstanceStudy(
+        shape=shape, rank=rank, init_scales=np.array(scales), ground_truth=np.array(gts),
+        observations=np.array(obs),
+        target_nuclear=np.array([nuclear_norm(x) for x in truth]),
+        min_nuclear=done["nuclear"]["nuclear"], nn_error=done["nuclear"]["error"],
+        nuclear=sv.sum(axis=-1), top=sv[..., :rank].sum(axis=-1),
+        tail=sv[..., rank:].sum(axis=-1), t=t, error=done[2]["error"].reshape(count, S),
+        converged=done[2]["converged"].reshape(count, S))
+
+
+# ---- commuting measurements --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CommutingTest:
+    """Depths 2–4 from W_j(0) = α^{1/N} I on a commuting sensing problem (:func:`commuting_test`).
+
+    Axes: D depths (``depths``), S init scales per depth (``inits`` (D, S), decreasing).
+    ``distance`` (D, S) = ‖W − X_c‖_F / ‖X_c‖_F to the commuting minimum-trace solution X_c;
+    ``trace``, ``min_eigenvalue``, ``schatten`` (Σ λ_i^{2/N} of W, N the row's depth),
+    ``steps``, ``converged`` (D, S). ``min_trace``: cvxpy's minimum of tr X over all PSD X
+    fitting the measurements; ``lp_trace`` = tr X_c (the best vertex of the commuting
+    solutions); ``rank_one_schatten`` (D,) Σ λ^{2/N} of the rank-one feasible PSD matrix
+    Q vvᵀ Qᵀ, v = √diag(X_c), and ``rank_one_violation`` its largest residual;
+    ``commuting_schatten_distance`` (D,) ‖X_S − X_c‖_F / ‖X_c‖_F for X_S the commuting
+    feasible matrix of least Σ λ^{2/N}; ``truth_distance`` = ‖W* − X_c‖_F / ‖X_c‖_F;
+    ``off_diagonal`` the largest off-diagonal |W_ij| of any run (the iterates stay diagonal).
+    """
+
+    depths: np.ndarray
+    inits: np.ndarray
+    distance: np.ndarray
+    trace: np.ndarray
+    min_eigenvalue: np.ndarray
+    schatten: np.ndarray
+    steps: np.ndarray
+    converged: np.ndarray
+    min_trace: float
+    lp_trace: float
+    rank_one_schatten: np.ndarray
+    rank_one_violation: float
+    commuting_schatten_distance: np.ndarray
+    truth_distance: float
+    off_diagonal: float
+
+    def _depth(self, depth: int) -> int:
+        depths = [int(d) for d in self.depths]
+        if int(depth) not in depths:
+            raise KeyError(f"the test ran depths {depths}, not {depth}")
+        return depths.index(int(depth))
+
+    def final_distance(self) -> np.ndarray:
+        """(D,) the distance to X_c at each depth's smallest init."""
+        return self.distance[:, -1]
+
+    def trace_gap(self) -> np.ndarray:
+        """(D,) |tr W − min tr X| / min tr X at each depth's smallest init."""
+        return np.abs(self.trace[:, -1] - self.min_trace) / self.min_trace
+
+    def schatten_excess(self) -> np.ndarray:
+        """(D,) Σ λ^{2/N}(W) / Σ λ^{2/N}(rank-one feasible matrix) at the smallest init: above
+        1, W is not the Schatten-2/N minimizer."""
+        return self.schatten[:, -1] / self.rank_one_schatten
+
+    def deep(self) -> np.ndarray:
+        """(D,) whether the depth is ≥ 3 (where the Schatten-2/N quasi-norm is not a norm)."""
+        return np.asarray(self.depths) >= 3
+
+
+def _commuting_vertices(diagonals: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
+    """The vertices of {w ≥ 0 : diagonals @ w = y}: the basic feasible solutions.
+
+    A concave function bounded below, such as Σ w_i^p with p ≤ 1, attains its minimum over this
+    polyhedron at a vertex, so the vertices hold every minimizer we need.
+    """
+    k, n = diagonals.shape
+    out = []
+    for basis in itertools.combinations(range(n), k):
+        sub = diagonals[:, basis]
+        if abs(np.linalg.det(sub)) < 1e-12:
+            continue
+        wb = np.linalg.solve(sub, y)
+        if wb.min() < -1e-12:
+            continue
+        w = np.zeros(n)
+        w[list(basis)] = np.maximum(wb, 0.0)
+        out.append(w)
+    if not out:
+        raise ValueError("the commuting problem has no non-negative solution")
+    return out
+
+
+def commuting_test(p: Params, study: Studies | None = None) -> CommutingTest:
+    """Arora et al.'s commuting case: every depth from α^{1/N} I heads for the minimum trace.
+
+    The measurement matrices are A_k = diag(a_k) (``study.commuting.diagonals``): symmetric
+    and commuting. The ground truth is diag(``truth``). Each depth trains from
+    W_j(0) = α^{1/N} I for every α of its row of ``inits`` by plain gradient descent (a stack
+    per depth).
+    """
+    cfg = (studies(p) if study is None else study).commuting
+    a = np.array(cfg.diagonals, dtype=float)
+    w_true = np.array(cfg.truth, dtype=float)
+    n = a.shape[1]
+    # Diagonal A_k: every product of diagonal matrices is diagonal to the last bit, so the
+    # iterates commute with the A_k exactly, as in the theorem. (A rotated copy Q diag(a_k) Qᵀ
+    # commutes only up to round-off, and at depth ≥ 3 from a tiny init that round-off grows.)
+    A = np.array([np.diag(row) for row in a])
+    truth = np.diag(w_true)
+    y = a @ w_true
+    vertices = _commuting_vertices(a, y)
+    w_c = min(vertices, key=lambda w: w.sum())
+    X_c = np.diag(w_c)
+    scale = np.linalg.norm(X_c)
+    _, info = min_trace_psd(A, y)
+    v = np.sqrt(w_c)
+    rank_one = np.outer(v, v)
+    problem = SensingProblem(truth, A)
+    rows = {k: [] for k in ("distance", "trace", "min_eigenvalue", "schatten", "steps",
+                            "converged")}
+    rank_one_s, schatten_dist = [], []
+    ev1 = np.clip(np.linalg.eigvalsh(rank_one), 0, None)
+    off = []
+    for depth, inits in zip(cfg.depths, cfg.inits, strict=True):
+        q = 2.0 / int(depth)
+        factors = stack_factors([init_factors((n, n), int(depth), scale=float(s),
+                                              kind="identity") for s in inits])
+        tr = train(stack_problems([problem] * len(inits)), factors, lr=float(cfg.lr),
+                   steps=int(cfg.max_steps), optimizer="gd", tol=float(cfg.tol), record=[0],
+                   progress=False)
+        W = tr.product
+        ev = np.linalg.eigvalsh((W + W.transpose(0, 2, 1)) / 2)
+        rows["distance"].append(np.linalg.norm(W - X_c, axis=(1, 2)) / scale)
+        rows["trace"].append(np.trace(W, axis1=1, axis2=2))
+        rows["min_eigenvalue"].append(ev[:, 0])
+        rows["schatten"].append((np.clip(ev, 0, None) ** q).sum(axis=1))
+        rows["steps"].append(np.asarray(tr.stop_step))
+        rows["converged"].append(np.asarray(tr.converged))
+        rank_one_s.append(float((ev1 ** q).sum()))
+        off.append(np.abs(W - np.einsum("bii->bi", W)[:, :, None] * np.eye(n)).max())
+        w_s = min(vertices, key=lambda w, q=q: float((w ** q).sum()))
+        schatten_dist.append(np.linalg.norm(w_s - w_c) / scale)
+    return CommutingTest(
+        depths=np.array(cfg.depths), inits=np.array(cfg.inits, dtype=float),
+        **{k: np.array(v) for k, v in rows.items()}, min_trace=float(info["trace"]),
+        lp_trace=float(w_c.sum()), rank_one_schatten=np.array(rank_one_s),
+        rank_one_violation=float(np.abs(np.einsum("kij,ij->k", A, rank_one) - y).max()),
+        commuting_schatten_distance=np.array(schatten_dist),
+        truth_distance=float(np.linalg.norm(truth - X_c) / scale),
+        off_diagonal=float(np.max(off)))

@@ -13,7 +13,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-__all__ = ["DEFAULT", "PAPER", "SCALES", "Instance", "Params", "Small"]
+__all__ = ["DEFAULT", "PAPER", "SCALES", "STUDIES", "Commuting", "Instance", "Params", "Small",
+           "Studies", "studies"]
 
 
 @dataclass(frozen=True)
@@ -121,3 +122,65 @@ PAPER = dataclasses.replace(
 )
 
 SCALES = {"default": DEFAULT, "paper": PAPER}
+
+
+@dataclass(frozen=True)
+class Commuting:
+    """A commuting sensing problem (Arora et al. 2019, Section 2): A_k = diag(a_k).
+
+    With two diagonal measurements of a 3×3 matrix the feasible diagonal PSD matrices form a
+    segment between diag(1, 1, 0) (trace 2, rank 2: the minimum trace) and diag(0, 0, 2.5)
+    (trace 2.5, rank 1: the ground truth, and the least Σ λ^{2/N} on that segment for N ≥ 3,
+    since 2.5^{2/3} < 2 and 2.5^{1/2} < 2).
+    """
+
+    # the diagonals a_k of the measurement matrices, one row per measurement
+    diagonals: tuple[tuple[float, ...], ...] = ((1.0, 1.0, 0.8), (5.0, 0.0, 2.0))
+    # the ground truth's eigenvalues (its diagonal in the basis Q)
+    truth: tuple[float, ...] = (0.0, 0.0, 2.5)
+    # depths N; the init is W_j(0) = α^{1/N} I (the theorem's)
+    depths: tuple[int, ...] = (2, 3, 4)
+    # α per depth, decreasing: depth 2 approaches its limit only like α^{1/5} here, depths
+    # 3–4 faster; the plateau before a deep run moves lasts ∝ α^{−(1−2/N)} (at depth 4 and
+    # α = 1e-6 over 60 000 steps)
+    inits: tuple[tuple[float, ...], ...] = ((1e-4, 1e-8, 1e-12), (1e-2, 1e-4, 1e-6),
+                                            (1e-2, 1e-3, 1e-4))
+    # plain gradient descent (the theorem is about gradient flow), its step and cap
+    lr: float = 5e-3
+    max_steps: int = 40_000
+    # stop at training loss ≤ tol: the residuals (≈ 1e-7) are far below the distances measured
+    tol: float = 1e-14
+
+
+@dataclass(frozen=True)
+class Studies:
+    """The instance-by-instance conjecture study and the commuting case.
+
+    Kept out of :class:`Params` so that the recorded paper-scale run
+    (``book/reproduced/low_rank_bias-paper.json``), whose fingerprint lists every field of
+    ``Params``, stays valid; ``studies(p)`` gives the settings of ``p.scale``.
+    """
+
+    # completion instances of the study: a small matrix near its transition (20×20 rank 2,
+    # r(2n − r) = 76: m = 1.75 and 2 times that), one stack of all runs
+    instances: Instance = field(default_factory=lambda: Instance((20, 20), 2, (133, 152)))
+    # ground truths per observation count (each a separate instance)
+    ground_truths: int = 12
+    # the commuting problem
+    commuting: Commuting = field(default_factory=Commuting)
+
+
+STUDIES = {
+    "default": Studies(),
+    # the authors' size around their m = 2000 (1.8–2.3 times r(2n − r) = 975); each 100×100 run
+    # is its own stack, as in the paper-scale sweeps. Not run yet: about 40 min of CPU.
+    "paper": Studies(instances=Instance((100, 100), 5, (1750, 2000, 2250), stack=1),
+                     ground_truths=10),
+}
+
+
+def studies(p: Params) -> Studies:
+    """The :class:`Studies` settings of ``p``'s scale."""
+    if p.scale not in STUDIES:
+        raise ValueError(f"p.scale must be one of {sorted(STUDIES)}, got {p.scale!r}")
+    return STUDIES[p.scale]

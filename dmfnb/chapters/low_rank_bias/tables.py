@@ -13,7 +13,9 @@ import numpy as np
 
 from ...infra.report import Table
 from .compute import (
+    CommutingTest,
     Conjecture,
+    InstanceStudy,
     OptimizerComparison,
     SolverAgreement,
     Sweep,
@@ -22,9 +24,10 @@ from .compute import (
 )
 from .params import Params
 
-__all__ = ["AUTHORS", "conjecture_deep", "conjecture_inits", "conjecture_norms", "optimizers",
-           "paper", "paper_errors", "paper_findings", "setup", "solvers", "step_sizes", "sweep",
-           "transitions", "zero_fill"]
+__all__ = ["AUTHORS", "commuting", "conjecture_deep", "conjecture_inits", "conjecture_norms",
+           "instance_summary", "instances", "optimizers", "paper", "paper_errors",
+           "paper_findings", "setup", "solvers", "step_sizes", "sweep", "transitions",
+           "zero_fill"]
 
 # The authors' numbers for the 100×100 rank-5 setting (reconstruction error), read from their
 # code's logs and blog post (the book's papers notes, §1): (low, high) ranges.
@@ -199,6 +202,65 @@ def step_sizes(runs: Mapping[float, Sweep]) -> Table:
                  note="g: ground truth")
 
 
+def _arrow(a: float, b: float, fmt: str = ".2f") -> str:
+    return f"{a:{fmt}}→{b:{fmt}}"
+
+
+def instances(st: InstanceStudy) -> Table:
+    """Per instance: hardness, ‖W‖_* − ‖W*‖_* at the largest and smallest init, the direction,
+    and how the tail, the top-r deficit and t move between them."""
+    s0, s1 = st.init_scales[0], st.init_scales[-1]
+    gap, deficit = st.gap(), st.deficit()
+    rows = tuple(
+        (int(st.ground_truth[i]), int(st.observations[i]), 100 * st.relative_hardness()[i],
+         gap[i, 0], gap[i, -1], "rise" if st.rising()[i] else "fall",
+         _arrow(st.tail[i, 0], st.tail[i, -1]), _arrow(deficit[i, 0], deficit[i, -1]),
+         _arrow(st.t[i, 0], st.t[i, -1]))
+        for i in np.argsort(st.relative_hardness()))
+    return Table(("g", "m", "hard %", f"gap {s0:g}", f"gap {s1:g}", "‖W‖_*", "tail",
+                  "deficit", "t"), rows,
+                 title=f"Depth 2 on {st.count} completion instances "
+                       f"({_size(st.shape)}, rank {st.rank})",
+                 formats={"hard %": ".2f", f"gap {s0:g}": "+.3f", f"gap {s1:g}": "+.3f"},
+                 note=f"sorted by hardness (‖W*‖_* − min ‖X‖_*)/‖W*‖_*; gap = ‖W‖_* − ‖W*‖_* "
+                      f"= tail − deficit; arrows: init {s0:g} → {s1:g}")
+
+
+def instance_summary(st: InstanceStudy) -> Table:
+    """The rising and the falling instances side by side (medians)."""
+    rows = []
+    for name, sel in (("rises", st.rising()), ("falls", ~st.rising())):
+        if not sel.any():
+            rows.append((name, 0, None, None, None, None))
+            continue
+        rows.append((name, int(sel.sum()), float(np.median(100 * st.relative_hardness()[sel])),
+                     float(np.median(st.nn_error[sel])), float(np.median(st.gap()[sel, 0])),
+                     float(np.median(st.t[sel, -1]))))
+    return Table(("‖W‖_*", "instances", "hard %", "convex err", "gap first", "t last"),
+                 tuple(rows), title="Which instances rise (medians)",
+                 formats={"hard %": ".2f", "convex err": ".3f", "gap first": "+.3f",
+                          "t last": ".2f"},
+                 note=f"gap first: ‖W‖_* − ‖W*‖_* at init {st.init_scales[0]:g}; t last: "
+                      f"at {st.init_scales[-1]:g}")
+
+
+def commuting(ct: CommutingTest) -> Table:
+    """Per depth: the distance to the commuting minimum-trace solution at each init, the trace
+    and the Schatten-2/N value at the smallest, against the rank-one feasible matrix's."""
+    rows = []
+    for i, d in enumerate(ct.depths):
+        inits = " → ".join(f"{a:.0e}" for a in ct.inits[i])
+        rows.append((int(d), inits, " → ".join(f"{x:.1e}" for x in ct.distance[i]),
+                     float(ct.trace[i, -1]), float(ct.schatten[i, -1]),
+                     float(ct.rank_one_schatten[i]), float(ct.commuting_schatten_distance[i])))
+    return Table(("N", "α", "‖W − X_c‖/‖X_c‖", "tr W", "Σλ^{2/N}", "rank one", "X_S"),
+                 tuple(rows), title="Commuting measurements: every depth → minimum trace",
+                 formats={"tr W": ".4f", "Σλ^{2/N}": ".3f", "rank one": ".3f", "X_S": ".2f"},
+                 note=f"min tr X over PSD X (cvxpy) {ct.min_trace:.6f}; rank one: Σλ^{{2/N}} "
+                      f"of vvᵀ, v = √diag X_c; X_S: ‖X_S − X_c‖/‖X_c‖ for the commuting "
+                      f"Σλ^{{2/N}} minimizer; truth at {ct.truth_distance:.2f}")
+
+
 def _paper_range(lo: float, hi: float) -> str:
     return f"{lo:.3g}" if lo == hi else f"{lo:.3g}–{hi:.3g}"
 
@@ -246,7 +308,8 @@ def paper_errors(sweeps: Mapping[str, Sweep]) -> list[Table]:
     return tables
 
 
-def paper_findings(sweeps: Mapping[str, Sweep], conj: Conjecture | None = None) -> Table:
+def paper_findings(sweeps: Mapping[str, Sweep], conj: Conjecture | None = None,
+                   study: InstanceStudy | None = None) -> Table:
     """The phase-transition windows and the conjecture test beside the authors' findings."""
     rows = []
     expected = {"completion": "includes 2.05", "sensing": "– (all recover at 2.05)"}
@@ -265,6 +328,16 @@ def paper_findings(sweeps: Mapping[str, Sweep], conj: Conjecture | None = None) 
                      "grows"))
         note = (f"depth 2: means over ground truths as the init shrinks "
                 f"{conj.init_scales[0]:g} → {conj.init_scales[-1]:g}")
+    if study is not None:
+        from .checks import AUTHORS_HARDNESS
+
+        rise = int(study.rising().sum())
+        hard = study.relative_hardness() >= AUTHORS_HARDNESS
+        rows.append(("depth 2: ‖W‖_* per instance", f"{rise} rise, {study.count - rise} fall",
+                     "rises 215.5 → 217.2"))
+        rows.append((f"rising, hardness ≥ {AUTHORS_HARDNESS:.1%}",
+                     f"{int(study.rising()[hard].sum())} of {int(hard.sum())}",
+                     f"theirs: {AUTHORS_HARDNESS:.1%}, rises"))
     return Table(("quantity", "ours", "paper"), tuple(rows),
                  title="Phase transition and the nuclear-norm conjecture", note=note)
 
@@ -272,4 +345,5 @@ def paper_findings(sweeps: Mapping[str, Sweep], conj: Conjecture | None = None) 
 def paper(p: Params, results: Mapping[str, Any]) -> list[Table]:
     """The chapter's numbers beside the papers' (the reproduce command and page)."""
     sweeps = {kind: results[kind] for kind in ("completion", "sensing") if kind in results}
-    return [*paper_errors(sweeps), paper_findings(sweeps, results.get("nuclear_norm_test"))]
+    return [*paper_errors(sweeps), paper_findings(sweeps, results.get("nuclear_norm_test"),
+                                                  results.get("instances"))]
