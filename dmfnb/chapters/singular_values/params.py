@@ -1,7 +1,9 @@
 """Parameters of the chapter *How singular values move* (``book/singular_values.ipynb``).
 
-The defaults are the default scale (the whole notebook in about half a minute on two cores);
-:data:`PAPER` runs the authors' dynamics figure at their size and changes nothing else.
+The defaults are the default scale (the whole notebook in about a minute on two cores);
+:data:`PAPER` runs the two completion experiments (the authors' dynamics figure, and the
+Gaussian-init probe run) at the authors' size, 100×100 rank 5 with m = 2000, and changes
+nothing else.
 """
 
 from __future__ import annotations
