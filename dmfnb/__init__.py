@@ -9,8 +9,8 @@ the theory the chapters test::
     factors = dm.init_factors(problem.shape, 3, scale=1e-3, seed=2)
     traj = dm.train(problem, factors, lr=1e-3, steps=50_000, optimizer="normalized", tol=1e-6)
 
-Layout: core modules at the top (``problems``, ``targets``, ``factors``, ``engine``, ``metrics``,
-``baselines``, and ``tensors`` for CP tensor factorizations); ``dmfnb.theory`` (what the
+Layout: core modules at the top (``problems``, ``targets``, ``factors``, ``engine``, ``flow``,
+``metrics``, ``baselines``, and ``tensors`` for CP tensor factorizations); ``dmfnb.theory`` (what the
 theorems predict); ``dmfnb.chapters`` (one package per chapter: params, compute, checks,
 tables, figures, explorer); ``dmfnb.infra`` (scales, reproduce, process pool, backend,
 classroom, plotting, the check and table types).
@@ -56,6 +56,7 @@ from .theory.dynamics import (
     plateau_time,
     saxe_mode,
     singular_value_rate,
+    singular_vector_rate,
 )
 from .theory.glrl import GLRLResult, greedy_low_rank, mirror_factors, symmetric_mask
 from .theory.hessian import factor_hessian, hessian_eigs, loss_hessian, unflatten_factors
@@ -131,6 +132,7 @@ __all__ = [
     "schatten",
     "sharpness",
     "singular_value_rate",
+    "singular_vector_rate",
     "stability_limit",
     "stack_cp_factors",
     "stack_factors",
