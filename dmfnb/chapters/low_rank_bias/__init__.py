@@ -29,7 +29,8 @@ CHAPTER = Chapter(
              figures.optimizers),
         # Not a step of the old reproduce list, but the closing checks compare the two solvers.
         Step("solver_agreement", lambda p, _: compute.solver_agreement(p)),
-        Step("instances", lambda p, _: compute.instance_study(p)),
+        Step("instances", lambda p, _: compute.instance_study(p),
+             lambda r: figures.instances(r, checks.AUTHORS_HARDNESS)),
         Step("commuting", lambda p, _: compute.commuting_test(p)),
     ),
     checks=checks.checks,

@@ -8,9 +8,16 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ...infra.plotting import COLORS, depth_color
-from .compute import Conjecture, ExplorerRun, OptimizerComparison, Sweep, typical
+from .compute import (
+    Conjecture,
+    ExplorerRun,
+    InstanceStudy,
+    OptimizerComparison,
+    Sweep,
+    typical,
+)
 
-__all__ = ["conjecture", "explorer_view", "optimizers", "sweep", "sweeps"]
+__all__ = ["conjecture", "explorer_view", "instances", "optimizers", "sweep", "sweeps"]
 
 _ERROR = r"error $\|W-W^*\|_F^2/\|W^*\|_F^2$"
 
@@ -168,5 +175,37 @@ def explorer_view(r: ExplorerRun) -> Figure:
     a2.set_title(f"error {r.error:.1e} after {r.steps:,} steps"
                  + ("" if r.converged else " (capped)"), fontsize=10.5)
     a2.legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
+    return fig
+
+
+def instances(st: InstanceStudy, authors_hardness: float | None = None) -> Figure:
+    """The instance study: (a) the change of depth 2's ‖W‖_* from the largest init to the
+    smallest against the instance's hardness; (b) how much the top-r deficit and the tail fall
+    over the same change of init. ‖W‖_* rises exactly where the deficit falls by more than the
+    tail (above the diagonal)."""
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(7, 3.5))
+    up = st.rising()
+    change = st.nuclear[:, -1] - st.nuclear[:, 0]
+    hard = 100 * st.relative_hardness()
+    tail_drop = st.tail[:, 0] - st.tail[:, -1]
+    deficit_drop = st.deficit()[:, 0] - st.deficit()[:, -1]
+    for sel, marker, color, label in ((up, "^", COLORS["blue"], r"$\|W\|_*$ rises"),
+                                      (~up, "v", COLORS["vermillion"], r"$\|W\|_*$ falls")):
+        a1.plot(hard[sel], change[sel], marker, color=color, ms=7, ls="none", label=label)
+        a2.plot(tail_drop[sel], deficit_drop[sel], marker, color=color, ms=7, ls="none")
+    a1.axhline(0, color="0.5", lw=0.8)
+    if authors_hardness is not None:
+        a1.axvline(100 * authors_hardness, color="k", ls=":", lw=1.2,
+                   label="authors' instance")
+    s0, s1 = st.init_scales[0], st.init_scales[-1]
+    a1.set(xscale="log", xlabel=r"hardness $(\|W^*\|_* - \|X_{\min}\|_*)/\|W^*\|_*$ (%)",
+           ylabel=rf"$\Delta\|W\|_*$, init {s0:g} → {s1:g}", title="(a) direction")
+    a1.legend(fontsize=8, loc="upper left")
+    top = 1.05 * max(tail_drop.max(), deficit_drop.max())
+    a2.plot([0, top], [0, top], color="0.5", lw=1)
+    a2.set(xlim=(0, top), ylim=(0, top), xlabel=r"fall of the tail $\sigma_{r+1}+\sigma_{r+2}+\cdots$",
+           ylabel=r"fall of the deficit $\|W^*\|_*-(\sigma_1+\cdots+\sigma_r)$",
+           title="(b) why: deficit against tail")
     fig.tight_layout()
     return fig
