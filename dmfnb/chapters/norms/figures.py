@@ -111,7 +111,7 @@ def schatten(runs: Mapping[int, Runs], ps: tuple[float, ...], run: int = 0,
     depths = tuple(depths)[:2]
     colors = [COLORS[c] for c in ("vermillion", "purple", "blue", "green", "orange",
                                   "sky")]
-    fig, axes = plt.subplots(1, len(depths), figsize=(WIDTH, 3.9), sharey=True,
+    fig, axes = plt.subplots(1, min(2, len(depths)), figsize=(WIDTH, 3.9), sharey=True,
                              squeeze=False, layout="constrained")
     for ax, d in zip(axes[0], depths, strict=True):
         res = runs[d]
