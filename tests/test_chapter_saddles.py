@@ -133,6 +133,17 @@ def test_exact_saddle_factors(depth):
         assert abs(lam) < 1e-10  # degenerate saddle
 
 
+@pytest.mark.parametrize("depth", [2, 3, 4])
+def test_escape_direction_adds_tau_to_the_n_along_the_next_pair(depth):
+    target = cp.ladder_target(6, 3, ratio=2.0, seed=2)
+    u, _, vt = np.linalg.svd(target)
+    fs, Q = cp.exact_saddle_factors(target, 1, depth, seed=0)
+    path = cp.escape_direction(target, 1, Q)
+    tau = 0.3
+    moved = dm.product([f + tau * d for f, d in zip(fs, path, strict=True)])
+    assert np.allclose(moved - dm.product(fs), tau**depth * np.outer(u[:, 1], vt[1]))
+
+
 def test_pair_alignment():
     fs = [np.zeros((3, 4)), np.zeros((5, 3))]
     u, v, q = np.eye(5)[0], np.eye(4)[1], np.eye(3)[2]
@@ -174,6 +185,50 @@ def test_staircase_landscape_and_curvature_on_a_small_problem(tiny):
     path = results["curvature_path"]
     assert set(path) == set(p.depths)
     assert all(len(d.lambda_min) <= 8 and d.rank == p.curvature_rank for d in path.values())
+
+
+def test_critical_points_on_a_small_problem(tiny):
+    p, results = tiny
+    crit = results["critical_points"]
+    R = max(p.ranks)
+    assert crit.rank == R and crit.depths() == p.depths
+    n, m = p.shape
+    for c in crit.points:
+        neg, zero, pos = c.counts()
+        assert neg + zero + pos == c.depth * n * m == c.eigenvalues.size
+        assert c.grad_balanced < 1e-10 and np.isclose(c.grad_ratio, 1.0)
+        assert c.product_gap < 1e-12 and c.imbalance > 0
+        assert abs(c.escape_order - c.depth) < 0.05
+        if c.depth == 2:
+            assert neg == (n - c.k) * (R - c.k)  # one −σ_j per unused direction and j > k
+        else:
+            assert neg == 0 and pos == c.k * (n + m - c.k)
+    origin = crit.at(3)[0]
+    assert np.all(origin.eigenvalues == 0)  # the whole Hessian vanishes at depth ≥ 3
+
+
+def test_nuclear_comparison_on_a_small_problem(tiny):
+    p, results = tiny
+    nn = results["nuclear_comparison"]
+    assert set(nn.instances) == {"book", "sparse"}
+    sp = nn["sparse"]
+    assert sp.pairs == p.nn_pairs and sp.target.shape == (p.nn_n, p.nn_n)
+    assert sp.glrl_converged and sp.glrl_violation < 1e-6 and sp.psd_violation < 2e-6
+    assert np.linalg.eigvalsh(sp.psd_min)[0] > -1e-6
+    assert sp.nuclear_min <= sp.min_trace + 1e-4  # the PSD constraint can only raise it
+    for depth in p.glrl_depths:
+        assert sp.gd_traces[depth].shape == (len(p.glrl_scales),)
+    assert nn["book"].gd_traces == {}
+
+
+def test_the_default_sparse_instance_separates_glrl_from_the_nuclear_norm():
+    # the default instance (rank-3 target, 33 pairs), with shorter GD runs
+    p = dataclasses.replace(DEFAULT, glrl_scales=(1e-2, 1e-4), glrl_steps={2: 6_000, 3: 6_000})
+    sp = cp.nuclear_comparison(p)["sparse"]
+    assert sp.glrl_converged and len(sp.glrl_stages) == p.glrl_rank
+    assert sp.error(sp.glrl_stages[-1]) < 1e-6  # GLRL recovers W* ...
+    assert sp.relative_gap > 0.1 and sp.error(sp.psd_min) > 0.1  # ... the minimum does not
+    assert sp.gd_traces[2][1] > sp.gd_traces[2][0]  # depth 2 leaves the minimum as α shrinks
 
 
 def test_glrl_comparison_on_a_small_problem(tiny):
@@ -219,6 +274,9 @@ def test_checks_rows_and_tables(tiny):
     cmp = results["glrl_comparison"]
     for t in (ch.tables.stages(stair), ch.tables.plateaus(land), ch.tables.ends(land),
               ch.tables.glrl_stages(cmp), ch.tables.glrl_distances(cmp),
+              ch.tables.critical(results["critical_points"]),
+              ch.tables.nuclear(results["nuclear_comparison"]),
+              ch.tables.nuclear_gd(results["nuclear_comparison"]),
               ch.tables.summary(stair, land), *ch.tables.paper(p, results)):
         assert isinstance(t, Table) and t.rows
         assert "<table" in t._repr_html_()
@@ -280,6 +338,40 @@ def test_a_negative_end_curvature_fails(tiny):
     assert f"d{end.depth}-end-second-order" in failed
 
 
+def test_an_unbalanced_critical_point_and_a_strict_deep_saddle_fail(tiny):
+    p, results = tiny
+    crit = results["critical_points"]
+    before = {c.name for c in ch.CHAPTER.checks(p, results).failed}
+    # the "unbalanced" factorization replaced by a critical one: its gradient vanishes
+    flat = tuple(dataclasses.replace(c, grad_unbalanced=c.grad_balanced) for c in crit.points)
+    broken = dataclasses.replace(crit, points=flat)
+    failed = {c.name: c for c in
+              ch.CHAPTER.checks(p, {**results, "critical_points": broken}).failed}
+    assert "crit-unbalanced" in failed and "crit-balanced" not in failed
+    # a depth-3 saddle with a negative eigenvalue, as a strict saddle would have
+    pts = tuple(dataclasses.replace(c, eigenvalues=np.r_[-0.1, c.eigenvalues[1:]])
+                if c.depth == 3 and c.k == 1 else c for c in crit.points)
+    broken = dataclasses.replace(crit, points=pts)
+    failed = {c.name: c for c in
+              ch.CHAPTER.checks(p, {**results, "critical_points": broken}).failed}
+    assert set(failed) - before == {"d3-saddle-degenerate"}
+    assert failed["d3-saddle-degenerate"].measured.startswith("0 | 1;")
+
+
+def test_glrl_at_the_nuclear_minimum_fails_the_gap(tiny):
+    p, results = tiny
+    nn = results["nuclear_comparison"]
+    sp = nn["sparse"]
+    stages = sp.glrl_stages.copy()
+    stages[-1] = sp.psd_min
+    traces = np.trace(stages, axis1=-2, axis2=-1)
+    same = dataclasses.replace(sp, glrl_stages=stages, stage_traces=traces)
+    broken = dataclasses.replace(nn, instances={**nn.instances, "sparse": same})
+    failed = {c.name for c in
+              ch.CHAPTER.checks(p, {**results, "nuclear_comparison": broken}).failed}
+    assert "nn-gap" in failed and "nn-fit" not in failed
+
+
 def test_glrl_checks_fail_on_a_flat_depth_3(tiny):
     p, results = tiny
     cmp = results["glrl_comparison"]
@@ -305,14 +397,18 @@ def test_figures_and_explorer_run_headless(tiny):
     for fig in (ch.figures.losses(results["staircase"]),
                 ch.figures.staircase(results["staircase"][3]),
                 ch.figures.curvature(results["curvature_path"]),
-                ch.figures.glrl(results["glrl_comparison"])):
+                ch.figures.glrl(results["glrl_comparison"]),
+                ch.figures.spectrum(results["critical_points"], k=1),
+                ch.figures.nuclear(results["nuclear_comparison"])):
         w, _ = fig.get_size_inches()
         assert w <= 7.0
         plt.close(fig)
     fig = ch.explorer.figure(p, depth=2, rank=2, log10_scale=-5.0, ratio=2.0)
     assert "2 drops" in fig._suptitle.get_text()
     assert fig.get_size_inches()[0] <= 7.0
-    assert ch.explorer.explorer(p) is not None
+    # the explorer draws its whole grid (depths 2–4) in advance: short runs at every depth
+    quick = dataclasses.replace(p, steps={2: 300, 3: 300, 4: 300}, records=30)
+    assert ch.explorer.explorer(quick) is not None
     plt.close("all")
 
 

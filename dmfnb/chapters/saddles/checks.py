@@ -12,9 +12,10 @@ from typing import Any
 import numpy as np
 
 from ...infra.report import Check, CheckTable, check
-from .compute import GlrlComparison, Landscape, Staircase
+from .compute import CriticalPoints, GlrlComparison, Landscape, NuclearComparison, Staircase
 
-__all__ = ["checks", "glrl_checks", "landscape_checks", "stage_checks"]
+__all__ = ["checks", "critical_checks", "glrl_checks", "landscape_checks", "nuclear_checks",
+           "stage_checks"]
 
 
 def _runs(seq) -> str:
@@ -131,10 +132,89 @@ def glrl_checks(p, cmp: GlrlComparison) -> list[Check]:
     return rows
 
 
+def critical_checks(crit: CriticalPoints) -> list[Check]:
+    """Balanced factorizations of W_k are critical, an unbalanced one is not; the saddles are
+    strict at depth 2 and degenerate at depth ≥ 3, where the loss falls at order N."""
+    pts = crit.points
+    worst = max(pts, key=lambda c: c.grad_balanced / c.next_sv)
+    rows = [check("crit-balanced",
+                  "balanced factorizations of W_k, k < R, all depths: max ‖∇L‖ / σ_{k+1}",
+                  worst.grad_balanced / worst.next_sv, le=1e-10, fmt=".1e",
+                  measured=f"{worst.grad_balanced / worst.next_sv:.1e} "
+                           f"(N = {worst.depth}, k = {worst.k})")]
+    off = max(pts, key=lambda c: abs(c.grad_ratio - 1))
+    gap = max(c.product_gap / c.next_sv for c in pts)
+    low = min(c.grad_unbalanced / c.next_sv for c in pts)
+    ok = abs(off.grad_ratio - 1) <= 1e-6 and gap <= 1e-12
+    rows.append(check("crit-unbalanced",
+                      f"unbalanced factorizations of the same W_k (c = {crit.unbalance:g}): "
+                      "‖∇L‖ against c^(N−1) σ_{k+1}; same product", abs(off.grad_ratio - 1),
+                      passed=ok,
+                      measured=f"max |ratio − 1| {abs(off.grad_ratio - 1):.1e} "
+                               f"(N = {off.depth}, k = {off.k}); min ‖∇L‖/σ_{{k+1}} {low:.3g}; "
+                               f"max |ΔW|/σ_{{k+1}} {gap:.1e}",
+                      expected="|ratio − 1| ≤ 1e-6 (‖∇L‖ ≠ 0); |ΔW| ≤ 1e-12"))
+    for depth in crit.depths():
+        at = crit.at(depth)
+        if depth == 2:
+            e = max(abs(c.lambda_min / -c.next_sv - 1) for c in at)
+            rows.append(check("d2-saddle-strict",
+                              "depth 2, exact saddles W_k: max |λ_min / (−σ_{k+1}) − 1|", e,
+                              le=1e-8, fmt=".1e"))
+        else:
+            c = min(at, key=lambda c: c.lambda_min / c.zero_level)
+            neg = tuple(x.counts()[0] for x in at)
+            rows.append(check(f"d{depth}-saddle-degenerate",
+                              f"depth {depth}, exact saddles W_k, k = 0…{crit.rank - 1}: "
+                              "negative Hessian eigenvalues; min λ_min", neg,
+                              eq=(0,) * len(at),
+                              measured=f"{_runs(neg)}; min λ_min {c.lambda_min:.1e} (k = {c.k})",
+                              expected=f"= {_runs((0,) * len(at))} (|λ| ≤ {c.zero_level:.0e} "
+                                       "is zero)"))
+        o = max(at, key=lambda c: abs(c.escape_order - depth))
+        rows.append(check(f"d{depth}-escape-order",
+                          f"depth {depth}: order in τ of the loss decrease along the escape "
+                          "path", abs(o.escape_order - depth), le=0.05,
+                          measured=f"{o.escape_order:.4f} (k = {o.k})",
+                          expected=f"{depth} ± 0.05"))
+    return rows
+
+
+def nuclear_checks(nn: NuclearComparison) -> list[Check]:
+    """On the sparse instance GLRL's limit fits the observations with a larger trace than the
+    PSD minimum; gradient descent moves towards GLRL, not the minimum, as α shrinks."""
+    sp = nn["sparse"]
+    rows = [
+        check("nn-gap", f"{sp.pairs} pairs: (tr W_GLRL − min tr) / min tr over PSD fits",
+              sp.relative_gap, ge=0.01, fmt=".3f",
+              measured=f"{sp.relative_gap:.3f} ({sp.glrl_trace:.4f} vs {sp.min_trace:.4f})"),
+    ]
+    fit = max(sp.glrl_violation, sp.psd_violation)
+    rows.append(check("nn-fit", "both fit: max residual on the observed entries; GLRL stages "
+                      "converged", fit, passed=fit <= 1e-5 and sp.glrl_converged,
+                      measured=f"GLRL {sp.glrl_violation:.1e}, min tr {sp.psd_violation:.1e}; "
+                               f"converged {sp.glrl_converged}",
+                      expected="≤ 1e-5; converged True"))
+    shallow, deep = min(sp.gd_traces), max(sp.gd_traces)
+    steps = np.diff(sp.gd_traces[shallow])
+    rows.append(check(f"nn-d{shallow}-away",
+                      f"depth {shallow} GD as α shrinks: smallest rise of tr W (away from the "
+                      "minimum)", float(steps.min()), gt=0, fmt=".3g",
+                      measured=f"{steps.min():.3g} (tr {sp.gd_traces[shallow][0]:.3f} → "
+                               f"{sp.gd_traces[shallow][-1]:.3f})"))
+    dist = float(sp.gd_distance[deep][-1])
+    rows.append(check(f"nn-d{deep}-glrl",
+                      f"depth {deep} GD from α = {sp.scales[-1]:.0e}: "
+                      "‖W − W_GLRL‖ / ‖W*‖", dist, le=1e-3, fmt=".1e"))
+    return rows
+
+
 def checks(p, results: Mapping[str, Any]) -> CheckTable:
     """The chapter's closing checks on ``results`` (keyed by the step names of ``CHAPTER``)."""
     return CheckTable((
         *stage_checks(results["staircase"]),
         *landscape_checks(results["landscape"]),
+        *critical_checks(results["critical_points"]),
         *glrl_checks(p, results["glrl_comparison"]),
+        *nuclear_checks(results["nuclear_comparison"]),
     ))

@@ -23,31 +23,45 @@ import numpy as np
 import scipy.linalg
 
 from ...engine import train
-from ...factors import gradients, init_factors, product, stack_factors
+from ...factors import balancedness, gradients, init_factors, product, stack_factors
 from ...metrics import numerical_rank
 from ...problems import CompletionProblem, LeastSquaresProblem, stack_problems
-from ...theory.glrl import GLRLResult, greedy_low_rank, mirror_factors, symmetric_mask
+from ...theory.glrl import (
+    GLRLResult,
+    greedy_low_rank,
+    min_trace_psd,
+    mirror_factors,
+    symmetric_mask,
+)
 from ...theory.hessian import factor_hessian, hessian_eigs, loss_hessian, unflatten_factors
 
 __all__ = [
+    "CriticalPoint",
+    "CriticalPoints",
     "CurvaturePath",
     "EndPoint",
     "GlrlComparison",
     "GlrlDepth",
     "Landscape",
+    "NuclearComparison",
+    "NuclearInstance",
     "Plateau",
     "Run",
     "Snapshots",
     "Stages",
     "Staircase",
+    "critical_points",
     "curvature_path",
     "curvature_records",
     "detect_stages",
+    "escape_direction",
     "exact_saddle_factors",
     "glrl_comparison",
     "glrl_problem",
     "ladder_target",
     "landscape",
+    "nn_problem",
+    "nuclear_comparison",
     "numerical_ranks",
     "pair_alignment",
     "predicted_min_eigenvalue",
@@ -828,3 +842,309 @@ def glrl_comparison(p) -> GlrlComparison:
             asymmetry=float(asym), slope=float(slope),
         )
     return GlrlComparison(glrl, target, problem.mask, scales, depths)
+
+
+# ---------------------------------------------------------------------------------------------
+# Critical points: which factorizations of W_k are saddles, and what their Hessian shows
+
+
+def escape_direction(target, k: int, Q: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """The path that leaves the exact saddle W_k by learning the pair (u_{k+1}, v_{k+1}).
+
+    (q_1 v_{k+1}ᵀ, q_2 q_1ᵀ, …, u_{k+1} q_{N−1}ᵀ), W_1's part first, with q_j = Q_j[:, k] the
+    first hidden direction that :func:`exact_saddle_factors` leaves unused in layer j. Moving
+    every factor by τ times it adds exactly τ^N u_{k+1} v_{k+1}ᵀ to the product.
+    """
+    u, _, vt = np.linalg.svd(np.asarray(target, dtype=float))
+    q = [Qj[:, k] for Qj in Q]
+    if not q:
+        return [np.outer(u[:, k], vt[k])]
+    return ([np.outer(q[0], vt[k])]
+            + [np.outer(q[j], q[j - 1]) for j in range(1, len(q))]
+            + [np.outer(u[:, k], q[-1])])
+
+
+@dataclass(frozen=True)
+class CriticalPoint:
+    """Two factorizations of the same W_k (k = ``k``) at one depth, and the Hessian at one.
+
+    Attributes
+    ----------
+    depth, k
+        The depth N and the rank k of W_k = Σ_{i≤k} σ_i u_i v_iᵀ (k = 0: the origin).
+    next_sv
+        σ_{k+1}(W*), the strength of the pair learned next.
+    eigenvalues
+        (P,) every eigenvalue of the Hessian at the balanced factorization, ascending.
+    zero_level
+        The level |λ| ≤ zero_level below which an eigenvalue counts as zero.
+    grad_balanced
+        ‖∇L‖ at the balanced factorization (:func:`exact_saddle_factors`).
+    grad_unbalanced
+        ‖∇L‖ at the unbalanced one: W_2 … W_N moved by c along :func:`escape_direction`,
+        W_1 kept, which leaves the product W_k unchanged.
+    grad_predicted
+        c^{N−1} σ_{k+1}, the exact gradient norm of that unbalanced factorization.
+    product_gap
+        max |W_unbalanced − W_k| over the entries (rounding: the same product).
+    imbalance
+        :func:`dmfnb.balancedness` of the unbalanced factorization.
+    escape_order
+        log₂ of [ℓ(2τ) − ℓ(0)] / [ℓ(τ) − ℓ(0)] along the escape path from the balanced one: the
+        order in τ of the first term that lowers the loss (N, whatever the Hessian says).
+    """
+
+    depth: int
+    k: int
+    next_sv: float
+    eigenvalues: np.ndarray
+    zero_level: float
+    grad_balanced: float
+    grad_unbalanced: float
+    grad_predicted: float
+    product_gap: float
+    imbalance: float
+    escape_order: float
+
+    @property
+    def lambda_min(self) -> float:
+        """The smallest Hessian eigenvalue."""
+        return float(self.eigenvalues[0])
+
+    @property
+    def lambda_max(self) -> float:
+        """The largest Hessian eigenvalue."""
+        return float(self.eigenvalues[-1])
+
+    def counts(self) -> tuple[int, int, int]:
+        """(negative, zero, positive) eigenvalues, zero meaning |λ| ≤ ``zero_level``."""
+        lam = self.eigenvalues
+        zero = np.abs(lam) <= self.zero_level
+        return (int(np.sum(lam < -self.zero_level)), int(np.sum(zero)),
+                int(np.sum(lam > self.zero_level)))
+
+    @property
+    def grad_ratio(self) -> float:
+        """``grad_unbalanced`` over ``grad_predicted`` (1: as the algebra says)."""
+        return self.grad_unbalanced / self.grad_predicted
+
+
+@dataclass(frozen=True)
+class CriticalPoints:
+    """:class:`CriticalPoint` for every depth and k = 0 … R − 1 of the rank-R target.
+
+    ``points`` are ordered by depth, then k; ``rank`` is R and ``unbalance`` is c.
+    """
+
+    rank: int
+    unbalance: float
+    points: Sequence[CriticalPoint]
+
+    def depths(self) -> tuple[int, ...]:
+        """The depths, in order."""
+        return tuple(dict.fromkeys(c.depth for c in self.points))
+
+    def at(self, depth: int) -> list[CriticalPoint]:
+        """The points at ``depth``, k ascending."""
+        return [c for c in self.points if c.depth == depth]
+
+
+def _grad_norm(problem, factors) -> float:
+    _, grads = gradients(problem, factors)
+    return float(np.sqrt(sum(np.sum(g * g) for g in grads)))
+
+
+def critical_points(p) -> CriticalPoints:
+    """Balanced and unbalanced factorizations of each W_k, k < R, of the rank-R target.
+
+    R is ``max(p.ranks)`` and the target that of :func:`staircase`. For every depth of
+    ``p.depths`` and k = 0, …, R − 1: the full Hessian spectrum at the balanced
+    factorization (:func:`exact_saddle_factors`), its gradient norm, the gradient
+    norm of an unbalanced factorization of the same W_k (W_2 … W_N moved by
+    ``p.unbalance`` along :func:`escape_direction`, W_1 kept), and the order in τ
+    of the loss decrease along the escape path, from τ = ``p.escape_tau`` and 2τ.
+    """
+    R = max(p.ranks)
+    target = _targets(p)[list(p.ranks).index(R)]
+    problem = LeastSquaresProblem(target)
+    H_W = loss_hessian(problem)
+    s = np.linalg.svd(target, compute_uv=False)
+    c, tau = p.unbalance, p.escape_tau
+    points = []
+    for depth in p.depths:
+        for k in range(R):
+            fs, Q = exact_saddle_factors(target, k, depth, seed=p.crit_seed)
+            path = escape_direction(target, k, Q)
+            lam = scipy.linalg.eigvalsh(factor_hessian(problem, fs, H_W=H_W))
+            # W_1 stays: every added term of the product then ends in q_1ᵀW_1 = 0.
+            moved = [fs[0]] + [f + c * d for f, d in zip(fs[1:], path[1:], strict=True)]
+            base = problem.loss(product(fs))
+
+            def drop(t, fs=fs, path=path, base=base):
+                shifted = [f + t * d for f, d in zip(fs, path, strict=True)]
+                return problem.loss(product(shifted)) - base
+
+            points.append(CriticalPoint(
+                depth=depth, k=k, next_sv=float(s[k]), eigenvalues=lam,
+                zero_level=p.zero_tol * float(s[0]),
+                grad_balanced=_grad_norm(problem, fs),
+                grad_unbalanced=_grad_norm(problem, moved),
+                grad_predicted=c ** (depth - 1) * float(s[k]),
+                product_gap=float(np.max(np.abs(product(moved) - product(fs)))),
+                imbalance=float(balancedness(moved)),
+                escape_order=float(np.log2(drop(2 * tau) / drop(tau))),
+            ))
+    return CriticalPoints(R, float(c), tuple(points))
+
+
+# ---------------------------------------------------------------------------------------------
+# GLRL against the minimum nuclear norm
+
+
+def nn_problem(p) -> CompletionProblem:
+    """The sparser PSD completion: ``p.nn_n``×``p.nn_n`` target built like
+    :func:`glrl_problem`'s (same rank and seed), ``p.nn_pairs`` observed pairs."""
+    n = p.nn_n
+    target = ladder_target(n, p.glrl_rank, ratio=p.ratio, seed=p.glrl_seed, symmetric=True)
+    mask = symmetric_mask(n, p.nn_pairs, seed=p.glrl_seed + 1)
+    return CompletionProblem(target, mask)
+
+
+@dataclass(frozen=True)
+class NuclearInstance:
+    """GLRL, the convex minima and gradient descent on one PSD completion problem.
+
+    Attributes
+    ----------
+    name, pairs
+        Which instance, and its number of observed pairs {i, j}.
+    target, mask
+        (n, n) the PSD target and the symmetric mask.
+    glrl_stages
+        (R, n, n) GLRL's stages W_1 … W_R (the last is its limit).
+    glrl_converged
+        Whether every GLRL stage reached its gradient tolerance.
+    stage_traces, stage_violations
+        (R,) tr W_r and max |W_r − W*| on the observed entries, per stage.
+    psd_min
+        (n, n) argmin tr X over PSD X fitting the observations (:func:`min_trace_psd`).
+    psd_violation
+        Its largest residual on the observed entries.
+    nuclear_min
+        min ‖X‖_* over all X fitting them (:func:`dmfnb.min_nuclear_norm`, not PSD-constrained).
+    nuclear_min_eig
+        The smallest eigenvalue of that unconstrained minimizer's symmetric part.
+    scales
+        (S,) the GD initialization scales α (W(0) = αI), largest first.
+    gd_traces
+        depth → (S,) tr W_GD at the end of each GD run.
+    gd_distance
+        depth → (S,) ‖W_GD(end) − W_GLRL‖_F / ‖W*‖_F.
+    gd_loss
+        depth → (S,) the final training loss.
+    """
+
+    name: str
+    pairs: int
+    target: np.ndarray
+    mask: np.ndarray
+    glrl_stages: np.ndarray
+    glrl_converged: bool
+    stage_traces: np.ndarray
+    stage_violations: np.ndarray
+    psd_min: np.ndarray
+    psd_violation: float
+    nuclear_min: float
+    nuclear_min_eig: float
+    scales: np.ndarray
+    gd_traces: Mapping[int, np.ndarray]
+    gd_distance: Mapping[int, np.ndarray]
+    gd_loss: Mapping[int, np.ndarray]
+
+    @property
+    def glrl_trace(self) -> float:
+        """tr of GLRL's limit (= its nuclear norm: it is PSD)."""
+        return float(self.stage_traces[-1])
+
+    @property
+    def glrl_violation(self) -> float:
+        """GLRL's limit: largest residual on the observed entries."""
+        return float(self.stage_violations[-1])
+
+    @property
+    def min_trace(self) -> float:
+        """The minimum trace (nuclear norm) over PSD matrices fitting the observations."""
+        return float(np.trace(self.psd_min))
+
+    @property
+    def relative_gap(self) -> float:
+        """(tr W_GLRL − min tr) / min tr."""
+        return (self.glrl_trace - self.min_trace) / self.min_trace
+
+    def error(self, W) -> float:
+        """‖W − W*‖_F / ‖W*‖_F."""
+        return float(np.linalg.norm(W - self.target) / np.linalg.norm(self.target))
+
+    def rank_of(self, W) -> int:
+        """Eigenvalues of W above 1e-4 · ‖W*‖_2."""
+        return int(np.sum(np.linalg.eigvalsh(W) > 1e-4 * np.linalg.norm(self.target, 2)))
+
+
+@dataclass(frozen=True)
+class NuclearComparison:
+    """:class:`NuclearInstance` for the GLRL experiment's problem (``"book"``) and the sparser
+    :func:`nn_problem` (``"sparse"``)."""
+
+    instances: Mapping[str, NuclearInstance]
+
+    def __getitem__(self, name: str) -> NuclearInstance:
+        return self.instances[name]
+
+
+def _nuclear_instance(p, name: str, problem, gd: bool) -> NuclearInstance:
+    from ...baselines import min_nuclear_norm
+
+    target, mask = problem.target, problem.mask
+    glrl = greedy_low_rank(problem, lr=p.nn_lr, eps=p.glrl_eps, grad_tol=p.glrl_grad_tol)
+    stages = np.array(glrl.stages)
+    traces = np.trace(stages, axis1=-2, axis2=-1)
+    viol = np.array([np.max(np.abs((W - target)[mask])) for W in stages])
+    X, info = min_trace_psd(problem, p.nn_tol)
+    Y = min_nuclear_norm(problem, p.nn_tol, solvers=("CLARABEL", "SCS"))
+    scales = np.array(p.glrl_scales)
+    traces_gd, dist, loss = {}, {}, {}
+    for depth in p.glrl_depths if gd else ():
+        factors = stack_factors([mirror_factors(p.nn_n, depth, scale=s, seed=p.glrl_seed + 2)
+                                 for s in p.glrl_scales])
+        steps = p.glrl_steps[depth]
+        traj = train(stack_problems([problem] * len(scales)), factors,
+                     lr=p.glrl_gd_lr[depth], steps=steps, record=[0, steps],
+                     keep_products=True)
+        W = traj.products[-1]  # (S, n, n)
+        traces_gd[depth] = np.trace(W, axis1=-2, axis2=-1)
+        dist[depth] = (np.linalg.norm(W - stages[-1], axis=(-2, -1))
+                       / np.linalg.norm(target))
+        loss[depth] = np.asarray(traj.loss[-1])
+    return NuclearInstance(
+        name=name, pairs=int(np.sum(np.triu(mask))), target=target, mask=mask,
+        glrl_stages=stages, glrl_converged=bool(all(glrl.converged)),
+        stage_traces=traces, stage_violations=viol, psd_min=X,
+        psd_violation=float(info["max_violation"]),
+        nuclear_min=float(np.linalg.svd(Y, compute_uv=False).sum()),
+        nuclear_min_eig=float(np.linalg.eigvalsh(0.5 * (Y + Y.T))[0]),
+        scales=scales, gd_traces=traces_gd, gd_distance=dist, gd_loss=loss,
+    )
+
+
+def nuclear_comparison(p) -> NuclearComparison:
+    """GLRL's limit against the minimum-trace PSD completion, on two instances.
+
+    ``"book"`` is :func:`glrl_problem` (GLRL only); ``"sparse"`` is
+    :func:`nn_problem`, where gradient descent also runs from W(0) = αI for every
+    α of ``p.glrl_scales`` at every depth of ``p.glrl_depths`` (the mirror-symmetric
+    factorization of :func:`glrl_comparison`), to see which of the two it approaches.
+    """
+    return NuclearComparison({
+        "book": _nuclear_instance(p, "book", glrl_problem(p), gd=False),
+        "sparse": _nuclear_instance(p, "sparse", nn_problem(p), gd=True),
+    })

@@ -10,9 +10,9 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from ...infra.plotting import COLORS, depth_color
-from .compute import CurvaturePath, GlrlComparison, Staircase
+from .compute import CriticalPoints, CurvaturePath, GlrlComparison, NuclearComparison, Staircase
 
-__all__ = ["curvature", "glrl", "losses", "staircase"]
+__all__ = ["curvature", "glrl", "losses", "nuclear", "spectrum", "staircase"]
 
 _PALETTE = [COLORS[c] for c in ("blue", "orange", "green", "vermillion", "purple", "sky")]
 
@@ -128,6 +128,45 @@ def glrl(cmp: GlrlComparison) -> Figure:
     ax2.set_ylabel(r"$\max_{r<R}\, \min_t \|W(t) - W_r\|_F \,/\, \|W^*\|_F$")
     ax2.legend(loc="lower right")
     ax2.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def spectrum(crit: CriticalPoints, k: int = 2) -> Figure:
+    """Every Hessian eigenvalue, sorted, at the origin (left) and at the balanced W_k (right),
+    one curve per depth (symmetric-log axis)."""
+    fig, axes = plt.subplots(1, 2, figsize=(7, 3.4), sharey=True)
+    for ax, kk in zip(axes, (0, k), strict=True):
+        for depth in crit.depths():
+            c = crit.at(depth)[kk]
+            ax.plot(np.arange(1, c.eigenvalues.size + 1), c.eigenvalues, ".-", ms=2, lw=1,
+                    color=depth_color(depth), label=f"depth {depth}")
+        ax.set_yscale("symlog", linthresh=1e-2)
+        ax.axhline(0, color=COLORS["black"], lw=0.6)
+        ax.set_xlabel("eigenvalue index (ascending)")
+        ax.set_title("origin ($W = 0$)" if kk == 0 else rf"balanced $W_{{{kk}}}$", fontsize=10)
+    axes[0].set_ylabel(r"Hessian eigenvalue $\lambda_i(\nabla^2 L)$")
+    axes[1].legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def nuclear(nn: NuclearComparison, name: str = "sparse") -> Figure:
+    """tr W at the end of gradient descent against α, per depth, with GLRL's limit and the
+    minimum trace as horizontal lines."""
+    i = nn[name]
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    for depth, tr in i.gd_traces.items():
+        ax.semilogx(i.scales, tr, "o-", color=depth_color(depth), label=f"GD, depth {depth}")
+    ax.axhline(i.glrl_trace, color=COLORS["black"], ls="--", lw=1,
+               label="GLRL's limit")
+    ax.axhline(i.min_trace, color=COLORS["vermillion"], ls=":", lw=1.5,
+               label=r"min $\mathrm{tr}\,X$ over PSD fits")
+    ax.invert_xaxis()
+    ax.set_xlabel(r"initialization scale $\alpha$ (shrinking to the right)")
+    ax.set_ylabel(r"$\mathrm{tr}\,W = \|W\|_*$ at the end")
+    ax.set_title(f"{i.pairs} observed pairs", fontsize=10)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.tight_layout()
     return fig
 

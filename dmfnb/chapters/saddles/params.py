@@ -50,6 +50,19 @@ class Params:
     glrl_scales: tuple[float, ...] = (1e-2, 1e-3, 1e-4, 1e-5, 1e-6)  # GD starts W(0) = α I
     glrl_gd_lr: dict[int, float] = field(default_factory=lambda: {2: 2.0, 3: 1.0})
     glrl_steps: dict[int, int] = field(default_factory=lambda: {2: 20_000, 3: 20_000})
+    # ---- critical points: exact factorizations of W_k = Σ_{i≤k} σ_i u_i v_iᵀ of the
+    # rank-max(ranks) target, k = 0 … R − 1, at every depth of ``depths``
+    crit_seed: int = 7  # the random hidden bases Q_j of the balanced factorizations
+    unbalance: float = 0.5  # c: the unbalanced factorization moves W_2 … W_N by c along the path
+    escape_tau: float = 0.05  # τ at which the order of the loss decrease is read (τ and 2τ)
+    zero_tol: float = 1e-9  # a Hessian eigenvalue is zero when |λ| ≤ zero_tol · σ_1(W*)
+    # ---- GLRL against the nuclear norm: an nn_n × nn_n target built like the GLRL one (rank
+    # glrl_rank, seed glrl_seed; at the default scale the same target), fewer observed pairs
+    nn_n: int = 10
+    nn_pairs: int = 33  # observed pairs; 45 (glrl_pairs) let both recover W* exactly
+    nn_lr: float = 0.5  # GLRL's step here: 1.0 oscillates on this sparser mask (measured)
+    nn_tol: float = 1e-6  # slack of the convex programs on each observed entry
+    nn_gap: float = 0.01  # (tr W_GLRL − min tr) / min tr above this: they differ
 
 
 DEFAULT = Params()

@@ -6,9 +6,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from ...infra.report import Table
-from .compute import GlrlComparison, Landscape, Staircase
+from .compute import CriticalPoints, GlrlComparison, Landscape, NuclearComparison, Staircase
 
-__all__ = ["ends", "glrl_distances", "glrl_stages", "paper", "plateaus", "stages", "summary"]
+__all__ = ["critical", "ends", "glrl_distances", "glrl_stages", "nuclear", "nuclear_gd", "paper",
+           "plateaus", "stages", "summary"]
 
 
 def stages(stair: Mapping[int, Staircase]) -> Table:
@@ -64,6 +65,56 @@ def glrl_distances(cmp: GlrlComparison) -> Table:
                  note=f"log–log slope in α: {slopes}")
 
 
+def critical(crit: CriticalPoints) -> Table:
+    """Per depth and k: the Hessian's sign counts at the balanced factorization of W_k, its
+    gradient, an unbalanced factorization's gradient, and the order of the escape."""
+    rows = [(c.depth, c.k, *c.counts(), c.lambda_min, c.lambda_max, c.grad_balanced,
+             c.grad_unbalanced, c.escape_order) for c in crit.points]
+    return Table(("N", "k", "λ < 0", "λ = 0", "λ > 0", "λ_min", "λ_max", "‖∇L‖ bal.",
+                  "‖∇L‖ unbal.", "order"), tuple(rows),
+                 title=f"Exact factorizations of W_k (rank-{crit.rank} target)",
+                 formats={"λ_min": ".2e", "λ_max": ".2f", "‖∇L‖ bal.": ".0e",
+                          "‖∇L‖ unbal.": ".3f", "order": ".3f"},
+                 note=f"unbal.: same W_k, W_2 … W_N moved by c = {crit.unbalance:g}; "
+                      "order: of the loss decrease along the escape path")
+
+
+def nuclear(nn: NuclearComparison) -> Table:
+    """Per instance: GLRL's limit against the minimum-trace PSD fit and the unconstrained
+    minimum nuclear norm."""
+    rows = []
+    for i in nn.instances.values():
+        W = i.glrl_stages[-1]
+        rows.append((i.name, i.pairs, len(i.glrl_stages), i.glrl_trace, i.min_trace,
+                     i.relative_gap, i.rank_of(i.psd_min), i.error(W), i.error(i.psd_min),
+                     i.nuclear_min, i.nuclear_min_eig))
+    return Table(("", "pairs", "rk", "tr GLRL", "min tr", "gap", "rk min", "err",
+                  "err min", "‖X‖_*", "λ_min X"), tuple(rows),
+                 title="GLRL's limit and the minimum nuclear norm",
+                 formats={"tr GLRL": ".4f", "min tr": ".4f", "gap": ".1e",
+                          "err": ".0e", "err min": ".0e", "‖X‖_*": ".3f",
+                          "λ_min X": ".0e"},
+                 note="rk: GLRL's stages; min tr: over PSD fits; gap: relative; "
+                      "‖X‖_*: min over all X\n(min_nuclear_norm), λ_min X its lowest "
+                      "eigenvalue; err: ‖W − W*‖_F/‖W*‖_F")
+
+
+def nuclear_gd(nn: NuclearComparison, name: str = "sparse") -> Table:
+    """Gradient descent on one instance: tr W and the distance to GLRL's limit per α."""
+    i = nn[name]
+    depths = list(i.gd_traces)
+    rows = [(float(a), *(v for d in depths
+                         for v in (float(i.gd_traces[d][j]), float(i.gd_distance[d][j]))))
+            for j, a in enumerate(i.scales)]
+    cols = tuple(c for d in depths for c in (f"tr W, N = {d}", f"to GLRL, N = {d}"))
+    return Table(("α", *cols), tuple(rows),
+                 title=f"Gradient descent on the {i.pairs}-pair instance",
+                 formats={"α": ".0e", **{c: (".4f" if c.startswith("tr") else ".1e")
+                                         for c in cols}},
+                 note=f"to GLRL: ‖W − W_GLRL‖_F/‖W*‖_F; tr W_GLRL = {i.glrl_trace:.4f}, "
+                      f"min tr = {i.min_trace:.4f}")
+
+
 def summary(stair: Mapping[int, Staircase], land: Landscape) -> Table:
     """Per depth: drops per rank, the range of plateau λ_min and of measured/predicted, the
     largest plateau gradient and the smallest alignment."""
@@ -102,5 +153,11 @@ def paper(p, results: Mapping[str, Any]) -> list[Table]:
     rows.append((f"GD→GLRL slope in α, depth {shallow} / {deep}",
                  f"{cmp.depths[shallow].slope:.2f} / {cmp.depths[deep].slope:.2f}",
                  f"depth {deep} steeper (Li et al.)"))
+    crit = results["critical_points"]
+    neg = ", ".join(f"{d}: {max(c.counts()[0] for c in crit.at(d))}" for d in crit.depths())
+    rows.append(("saddles W_k: λ < 0 (most), N =", neg, "none at N ≥ 3 (ours)"))
+    sp = results["nuclear_comparison"]["sparse"]
+    rows.append((f"{sp.pairs} pairs: tr W_GLRL vs min tr (PSD)",
+                 f"{sp.glrl_trace:.3f} vs {sp.min_trace:.3f}", "can differ (Li et al.)"))
     return [Table(("quantity", "ours", "paper"), tuple(rows),
                   title=f"R saddles for rank R beside the papers ({p.scale} scale)")]
