@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from ...infra.chapter import Chapter, Step
 from . import checks, compute, explorer, figures, tables
-from .params import Params
+from .params import Params, studies
 
 __all__ = ["CHAPTER", "NAME", "Params", "checks", "compute", "explorer", "figures", "params",
-           "report", "tables"]
+           "report", "studies", "tables"]
 
 NAME = "low_rank_bias"
 
