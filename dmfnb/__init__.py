@@ -16,7 +16,7 @@ tables, figures, explorer); ``dmfnb.infra`` (scales, reproduce, process pool, ba
 classroom, plotting, the check and table types).
 """
 
-from .baselines import SolverError, admm_nuclear_norm, min_nuclear_norm
+from .baselines import SolverError, admm_nuclear_norm, min_nuclear_norm, min_trace_psd
 from .engine import DivergenceError, Trajectory, train
 from .flow import flow
 from .factors import (
@@ -116,6 +116,7 @@ __all__ = [
     "loss_hessian",
     "low_rank_target",
     "min_nuclear_norm",
+    "min_trace_psd",
     "mirror_factors",
     "mode_amplitudes",
     "mode_rate",
