@@ -328,6 +328,16 @@ def test_a_positive_plateau_eigenvalue_and_a_poor_prediction_fail(tiny):
     assert "expected ≤ 0.02" in failed[f"d{depth}-plateau-prediction"].message
 
 
+def test_a_plateau_away_from_the_partial_svd_fails(tiny):
+    p, results = tiny
+    land = results["landscape"]
+    bad = dataclasses.replace(land.plateaus[-1], partial_svd_distance=0.2)
+    broken = dataclasses.replace(land, plateaus=(*land.plateaus[:-1], bad))
+    failed = {c.name for c in ch.CHAPTER.checks(p, {**results, "landscape": broken}).failed}
+    assert f"d{bad.depth}-plateau-partial-svd" in failed
+    assert all(r.partial_svd_distance < 0.05 for r in land.plateaus)
+
+
 def test_a_negative_end_curvature_fails(tiny):
     p, results = tiny
     land = results["landscape"]

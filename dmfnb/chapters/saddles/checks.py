@@ -78,6 +78,10 @@ def landscape_checks(land: Landscape) -> list[Check]:
         rows.append(check(f"d{depth}-plateau-alignment",
                           f"depth {depth}: min alignment with (u_k+1, v_k+1), both sides", a,
                           ge=0.95, measured=f"{a:.3f} ({where})"))
+        d, where = worst(lambda r: r.partial_svd_distance, max)
+        rows.append(check(f"d{depth}-plateau-partial-svd",
+                          f"depth {depth}: max over plateaus of ‖W − W_k‖ / ‖W*‖", d,
+                          le=0.05, measured=f"{d:.2e} ({where})"))
         # The scalar model is exact at depth 2 and leading-order at depth ≥ 3.
         tol = 0.02 if depth == 2 else 0.25
         e, where = worst(lambda r: abs(r.ratio - 1), max)

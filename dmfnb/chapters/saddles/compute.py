@@ -511,7 +511,8 @@ class Plateau:
 
     ``eigenvalues`` is (hessian_k,), the smallest first; ``predicted`` is
     :func:`predicted_min_eigenvalue` of the mode learned next; ``alignment_u``/``alignment_v``
-    are :func:`pair_alignment` of the bottom eigenvector with (u_{k+1}, v_{k+1}).
+    are :func:`pair_alignment` of the bottom eigenvector with (u_{k+1}, v_{k+1});
+    ``partial_svd_distance`` is ‖W − W_k‖_F / ‖W*‖_F with W_k = Σ_{i≤k} σ_i u_i v_iᵀ.
     """
 
     depth: int
@@ -528,6 +529,7 @@ class Plateau:
     alignment_u: float
     alignment_v: float
     numerical_rank: int
+    partial_svd_distance: float
 
     @property
     def lambda_min(self) -> float:
@@ -619,7 +621,8 @@ def landscape(p, stair: Mapping[int, Staircase]) -> Landscape:
     to the largest gradient norm of the run), the ``p.hessian_k`` smallest
     eigenvalues, the prediction of :func:`predicted_min_eigenvalue` and the
     alignment of the bottom eigenvector with the target's (k+1)-th singular
-    pair, the one learned next. At the end point: the smallest and largest
+    pair, the one learned next, and the distance of W to the partial SVD W_k.
+    At the end point: the smallest and largest
     eigenvalues, the number of eigenvalues with |λ| ≤ ``p.flat_tol``·λ_max
     (flat directions) and the count R(n + m − R) of curved ones that a rank-R
     global minimum has.
@@ -639,6 +642,9 @@ def landscape(p, stair: Mapping[int, Staircase]) -> Landscape:
                 left, right = pair_alignment(vecs[:, 0], fs, u_star[:, k],
                                              vt_star[k])
                 g = float(run.grad_norm[idx])
+                W_k = (u_star[:, :k] * s_star[:k]) @ vt_star[:k]
+                near = (np.linalg.norm(product(fs) - W_k)
+                        / np.linalg.norm(run.target))
                 plateaus.append(Plateau(
                     depth=depth, rank=run.rank, stage=k,
                     step=int(res.steps[idx]), loss=float(run.loss[idx]),
@@ -647,6 +653,7 @@ def landscape(p, stair: Mapping[int, Staircase]) -> Landscape:
                     target_sv=float(s_star[k]), current_sv=float(cur),
                     alignment_u=left, alignment_v=right,
                     numerical_rank=int(run.numerical_rank[idx]),
+                    partial_svd_distance=float(near),
                 ))
             H = factor_hessian(problem, run.factors_at(-1), H_W=H_W)
             lo, _ = hessian_eigs(H, p.hessian_k)
@@ -848,12 +855,14 @@ def glrl_comparison(p) -> GlrlComparison:
 # Critical points: which factorizations of W_k are saddles, and what their Hessian shows
 
 
-def escape_direction(target, k: int, Q: Sequence[np.ndarray]) -> list[np.ndarray]:
-    """The path that leaves the exact saddle W_k by learning the pair (u_{k+1}, v_{k+1}).
+def escape_direction(target, k: int,
+                     Q: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """The path that leaves the exact saddle W_k, learning (u_{k+1}, v_{k+1}).
 
-    (q_1 v_{k+1}ᵀ, q_2 q_1ᵀ, …, u_{k+1} q_{N−1}ᵀ), W_1's part first, with q_j = Q_j[:, k] the
-    first hidden direction that :func:`exact_saddle_factors` leaves unused in layer j. Moving
-    every factor by τ times it adds exactly τ^N u_{k+1} v_{k+1}ᵀ to the product.
+    (q_1 v_{k+1}ᵀ, q_2 q_1ᵀ, …, u_{k+1} q_{N−1}ᵀ), W_1's part first, with
+    q_j = Q_j[:, k] the first hidden direction that
+    :func:`exact_saddle_factors` leaves unused in layer j. Moving every factor
+    by τ times it adds exactly τ^N u_{k+1} v_{k+1}ᵀ to the product.
     """
     u, _, vt = np.linalg.svd(np.asarray(target, dtype=float))
     q = [Qj[:, k] for Qj in Q]
@@ -955,14 +964,15 @@ def _grad_norm(problem, factors) -> float:
 
 
 def critical_points(p) -> CriticalPoints:
-    """Balanced and unbalanced factorizations of each W_k, k < R, of the rank-R target.
+    """Balanced and unbalanced factorizations of W_k, k < R, rank-R target.
 
-    R is ``max(p.ranks)`` and the target that of :func:`staircase`. For every depth of
-    ``p.depths`` and k = 0, …, R − 1: the full Hessian spectrum at the balanced
-    factorization (:func:`exact_saddle_factors`), its gradient norm, the gradient
-    norm of an unbalanced factorization of the same W_k (W_2 … W_N moved by
-    ``p.unbalance`` along :func:`escape_direction`, W_1 kept), and the order in τ
-    of the loss decrease along the escape path, from τ = ``p.escape_tau`` and 2τ.
+    R is ``max(p.ranks)`` and the target that of :func:`staircase`. For
+    every depth of ``p.depths`` and k = 0, …, R − 1: the full Hessian
+    spectrum at the balanced factorization (:func:`exact_saddle_factors`),
+    its gradient norm, the gradient norm of an unbalanced factorization of
+    the same W_k (W_2 … W_N moved by ``p.unbalance`` along
+    :func:`escape_direction`, W_1 kept), and the order in τ of the loss
+    decrease along the escape path, from τ = ``p.escape_tau`` and 2τ.
     """
     R = max(p.ranks)
     target = _targets(p)[list(p.ranks).index(R)]
@@ -976,8 +986,9 @@ def critical_points(p) -> CriticalPoints:
             fs, Q = exact_saddle_factors(target, k, depth, seed=p.crit_seed)
             path = escape_direction(target, k, Q)
             lam = scipy.linalg.eigvalsh(factor_hessian(problem, fs, H_W=H_W))
-            # W_1 stays: every added term of the product then ends in q_1ᵀW_1 = 0.
-            moved = [fs[0]] + [f + c * d for f, d in zip(fs[1:], path[1:], strict=True)]
+            # W_1 stays: every added term of the product ends in q_1ᵀW_1 = 0.
+            moved = [fs[0]] + [f + c * d
+                               for f, d in zip(fs[1:], path[1:], strict=True)]
             base = problem.loss(product(fs))
 
             def drop(t, fs=fs, path=path, base=base):
@@ -1105,7 +1116,8 @@ def _nuclear_instance(p, name: str, problem, gd: bool) -> NuclearInstance:
     from ...baselines import min_nuclear_norm
 
     target, mask = problem.target, problem.mask
-    glrl = greedy_low_rank(problem, lr=p.nn_lr, eps=p.glrl_eps, grad_tol=p.glrl_grad_tol)
+    glrl = greedy_low_rank(problem, lr=p.nn_lr, eps=p.glrl_eps,
+                           grad_tol=p.glrl_grad_tol)
     stages = np.array(glrl.stages)
     traces = np.trace(stages, axis1=-2, axis2=-1)
     viol = np.array([np.max(np.abs((W - target)[mask])) for W in stages])
@@ -1114,8 +1126,10 @@ def _nuclear_instance(p, name: str, problem, gd: bool) -> NuclearInstance:
     scales = np.array(p.glrl_scales)
     traces_gd, dist, loss = {}, {}, {}
     for depth in p.glrl_depths if gd else ():
-        factors = stack_factors([mirror_factors(p.nn_n, depth, scale=s, seed=p.glrl_seed + 2)
-                                 for s in p.glrl_scales])
+        factors = stack_factors([
+            mirror_factors(p.nn_n, depth, scale=s, seed=p.glrl_seed + 2)
+            for s in p.glrl_scales
+        ])
         steps = p.glrl_steps[depth]
         traj = train(stack_problems([problem] * len(scales)), factors,
                      lr=p.glrl_gd_lr[depth], steps=steps, record=[0, steps],
@@ -1140,9 +1154,10 @@ def nuclear_comparison(p) -> NuclearComparison:
     """GLRL's limit against the minimum-trace PSD completion, on two instances.
 
     ``"book"`` is :func:`glrl_problem` (GLRL only); ``"sparse"`` is
-    :func:`nn_problem`, where gradient descent also runs from W(0) = αI for every
-    α of ``p.glrl_scales`` at every depth of ``p.glrl_depths`` (the mirror-symmetric
-    factorization of :func:`glrl_comparison`), to see which of the two it approaches.
+    :func:`nn_problem`, where gradient descent also runs from W(0) = αI for
+    every α of ``p.glrl_scales`` at every depth of ``p.glrl_depths`` (the
+    mirror-symmetric factorization of :func:`glrl_comparison`), to see which
+    of the two it approaches.
     """
     return NuclearComparison({
         "book": _nuclear_instance(p, "book", glrl_problem(p), gd=False),
