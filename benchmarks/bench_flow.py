@@ -8,7 +8,13 @@ evaluations, CPU seconds (process time, one BLAS thread), the flow time reached,
 reconstruction error and effective rank at the end, and the distance between the two end points
 relative to ‖W*‖_F. Same solution in fewer evaluations?
 
-Run: ``python benchmarks/bench_flow.py [--truths 3] [--depths 2 3 4]``.
+``--sweep`` runs the chapter's whole paper-scale completion sweep (``low_rank_bias``, m =
+1000…5000, depths 2–4, 3 ground truths, ADMM baseline) once with the normalized step (what the
+chapter runs) and once with the flow, on ``--jobs`` processes, and prints for each its CPU and
+wall seconds, both median-error tables, the largest change of any median error, and the
+chapter's phase-transition rows evaluated on each.
+
+Run: ``python benchmarks/bench_flow.py [--truths 3] [--depths 2 3 4] [--sweep --jobs 2]``.
 """
 
 from __future__ import annotations
@@ -31,11 +37,45 @@ def instance(truth: int):
     return target, dm.CompletionProblem.random(target, 2000, seed=[1, truth])
 
 
+def sweep() -> None:
+    from dmfnb.chapters.low_rank_bias import checks, compute, tables
+    from dmfnb.chapters.low_rank_bias.params import PAPER
+
+    out = {}
+    for integrator in ("normalized", "flow"):
+        t0 = time.perf_counter()
+        sw = compute.observation_sweep(PAPER, "completion", integrator=integrator)
+        wall = time.perf_counter() - t0
+        cpu = sum(sw.cpu_seconds.values())
+        out[integrator] = sw
+        print(f"\n{integrator}: {wall:.0f} s wall, {cpu:.0f} CPU s ("
+              + ", ".join(f"{k} {v:.0f}" for k, v in sw.cpu_seconds.items())
+              + f"); steps or evaluations per run: median {np.median(sw.steps):.0f}, "
+              f"max {np.max(sw.steps)}; converged {int(np.sum(sw.converged))}/"
+              f"{sw.converged.size}\n", flush=True)
+        print(tables.sweep(sw))
+        for row in checks._transition_rows("completion", sw):
+            print(f"  {row.name}: {row.measured} (expected {row.expected}): "
+                  f"{'pass' if row.passed else 'FAIL'}")
+    a, b = out["normalized"], out["flow"]
+    ratio = np.abs(np.log(np.median(b.error, axis=1) / np.median(a.error, axis=1)))
+    print(f"\nlargest factor between the two median errors (depth × m): "
+          f"{float(np.exp(ratio.max())):.3g}; per run: "
+          f"{float(np.exp(np.abs(np.log(b.error / a.error)).max())):.3g}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--truths", type=int, default=3)
     ap.add_argument("--depths", type=int, nargs="+", default=[2, 3, 4])
+    ap.add_argument("--sweep", action="store_true", help="the paper-scale completion sweep")
+    ap.add_argument("--jobs", type=int, default=None)
     args = ap.parse_args()
+    if args.jobs is not None:
+        os.environ["DMFNB_JOBS"] = str(args.jobs)
+    if args.sweep:
+        sweep()
+        return
     print("| depth | truth | method | gradient evaluations | CPU s | flow time | error | "
           "eff. rank | ‖W_GD − W‖/‖W*‖ |")
     print("|---|---|---|---|---|---|---|---|---|")

@@ -43,6 +43,11 @@ def test_flow_stops_at_the_loss_tolerance_and_records_in_order(small):
     problem, factors = small
     tr = dm.flow(problem, factors, time=1e6, tol=1e-8)
     assert tr.converged and tr.loss[-1] <= 1e-8 and tr.info["time"] < 1e6
+    assert tr.info["stopped"] == "tol"
+    capped = dm.flow(problem, factors, time=1e6, tol=1e-8, max_evaluations=50)
+    assert not capped.converged and capped.info["stopped"] == "evaluations"
+    assert 50 <= capped.stop_step < 70, "stops within one integrator step of the cap"
+    assert dm.flow(problem, factors, time=1.0).info["stopped"] == "time"
     assert tr.time[0] == 0.0 and np.all(np.diff(tr.time) > 0)
     assert np.all(np.diff(tr.steps) >= 0) and tr.steps[-1] == tr.stop_step
     again = dm.flow(problem, factors, time=1e6, tol=1e-8)
@@ -70,7 +75,7 @@ def test_flow_follows_gradient_descent_on_the_papers_completion_instance():
     (dict(time=1.0, record=[0.0, 2.0]), ValueError, "increasing flow times"),
     (dict(time=1.0, record=[[0.0]]), ValueError, "increasing flow times"),
     (dict(time=1.0, record="lin"), ValueError, "record"),
-    (dict(time=1.0, max_evaluations=3), RuntimeError, "max_evaluations"),
+    (dict(time=1.0, max_evaluations=0), ValueError, "max_evaluations"),
 ])
 def test_flow_rejects_bad_options(small, kwargs, error, message):
     problem, factors = small

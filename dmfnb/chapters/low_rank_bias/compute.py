@@ -23,6 +23,7 @@ import numpy as np
 from ...baselines import min_nuclear_norm, min_trace_psd
 from ...engine import train
 from ...factors import init_factors, stack_factors
+from ...flow import flow
 from ...infra.parallel import map_jobs
 from ...metrics import effective_rank, nuclear_norm
 from ...problems import CompletionProblem, SensingProblem, stack_problems
@@ -127,7 +128,9 @@ def _init_stack(shape, depth: int, scales, seeds) -> list[np.ndarray]:
 def _work(unit: tuple) -> dict:
     """One unit of a sweep, run here or in a worker process (:func:`map_jobs`):
     ``("train", stacked problem, depth, scales, seeds, lr, tol, max_steps)`` returns each run's
-    final numbers and matrix (``product``); ``("nuclear", problem, tol, solvers)`` the convex
+    final numbers and matrix (``product``); ``("flow", problem, depth, scale, seed, tol,
+    max_evaluations)`` the same for one run of the gradient flow (:func:`dmfnb.flow`, its
+    ``steps`` counting gradient evaluations); ``("nuclear", problem, tol, solvers)`` the convex
     solution's (its matrix as ``product``, shape (1, n, m))."""
     start = time.process_time()
     if unit[0] == "train":
@@ -139,6 +142,13 @@ def _work(unit: tuple) -> dict:
         out = {"error": tr.error[-1], "effective_rank": tr.effective_rank[-1],
                "nuclear": tr.nuclear[-1], "steps": np.asarray(tr.stop_step),
                "converged": np.asarray(tr.converged), "product": tr.product}
+    elif unit[0] == "flow":
+        _, problem, depth, scale, seed, tol, max_evaluations = unit
+        tr = flow(problem, init_factors(problem.shape, depth, scale=scale, seed=seed),
+                  time=1e9, tol=tol, record=[0.0], max_evaluations=max_evaluations)
+        out = {"error": tr.error[-1], "effective_rank": tr.effective_rank[-1],
+               "nuclear": tr.nuclear[-1], "steps": np.asarray(tr.stop_step),
+               "converged": np.asarray(tr.converged), "product": tr.product[None]}
     else:
         _, problem, tol, solvers = unit
         with warnings.catch_warnings():
@@ -327,7 +337,8 @@ class Sweep:
 
 
 def observation_sweep(p: Params, kind: str = "completion", *, depths=None, observations=None,
-                      ground_truths: int | None = None, nuclear: bool = True) -> Sweep:
+                      ground_truths: int | None = None, nuclear: bool = True,
+                      integrator: str = "normalized") -> Sweep:
     """Reconstruction error against the number of observations, for every depth and the convex
     baseline.
 
@@ -335,8 +346,13 @@ def observation_sweep(p: Params, kind: str = "completion", *, depths=None, obser
     normalized step ``p.lr`` or the kind's own ``lr``, stop at loss ≤ ``p.tol``), in stacks of
     the kind's ``stack`` runs; stacks and convex solves run on ``DMFNB_JOBS`` processes.
     ``depths``, ``observations`` and ``ground_truths`` default to the parameters'; ``nuclear``
-    solves the convex baseline too.
+    solves the convex baseline too. ``integrator="flow"`` follows the same path as the
+    normalized step by integrating the gradient flow with error control instead
+    (:func:`dmfnb.flow`, one run per unit, at most the kind's step cap in gradient evaluations;
+    ``benchmarks/bench_flow.py`` compares the two).
     """
+    if integrator not in ("normalized", "flow"):
+        raise ValueError(f"integrator must be 'normalized' or 'flow', got {integrator!r}")
     start = time.perf_counter()
     block = _instance(p, kind)
     shape, rank = tuple(block.shape), int(block.rank)
@@ -348,10 +364,15 @@ def observation_sweep(p: Params, kind: str = "completion", *, depths=None, obser
     order = [(g, k) for k in range(K) for g in range(G)]
     flat = [grid[g][k] for g, k in order]
     obs = np.array([int(prob.num_observed) for prob in grid[0]])
-    stacks = _stacks(p, kind, flat)
-    plan = {d: _train_units(p, kind, stacks, d, [p.init_scale] * (G * K),
-                            [_rng_seed(p, "init", d, g * K + k) for g, k in order])
-            for d in depths}
+    seeds = {d: [_rng_seed(p, "init", d, g * K + k) for g, k in order] for d in depths}
+    if integrator == "flow":
+        plan = {d: [("flow", prob, d, float(p.init_scale), seed, float(p.tol),
+                     _max_steps(p, kind)) for prob, seed in zip(flat, seeds[d], strict=True)]
+                for d in depths}
+    else:
+        stacks = _stacks(p, kind, flat)
+        plan = {d: _train_units(p, kind, stacks, d, [p.init_scale] * (G * K), seeds[d])
+                for d in depths}
     if nuclear:
         plan["nuclear"] = _nuclear_units(p, flat)
     done = _run(plan, f"{kind}, {G} ground truths × {K} counts")
@@ -372,7 +393,8 @@ def observation_sweep(p: Params, kind: str = "completion", *, depths=None, obser
         kind=kind, shape=shape, rank=rank, observations=obs,
         ratios=obs / degrees_of_freedom(shape, rank), depths=np.array(depths),
         init_scale=float(p.init_scale), lr=_lr(p, kind), tol=float(p.tol),
-        optimizer="normalized", max_steps=_max_steps(p, kind), dtype=block.dtype,
+        optimizer=integrator, max_steps=_max_steps(p, kind),
+        dtype="float64" if integrator == "flow" else block.dtype,
         solvers=tuple(p.solvers),
         target_nuclear=np.array([nuclear_norm(row[0].target) for row in grid]),
         **final, **baseline, zero_fill=zero_fill, cpu_seconds=cpu,
