@@ -366,3 +366,16 @@ def test_commuting_checks_fail_outside_the_theorem(p, results):
     table = ch.CHAPTER.checks(p, {**results, "commuting": ct})
     assert table["comm-fitted"].passed
     assert not table["comm-trace"].passed and not table["comm-distance"].passed
+
+
+def test_the_flow_integrator_reaches_the_sweeps_solutions(p, sweep):
+    """integrator="flow" follows the normalized step's path with error control: the converged
+    runs end at the same errors, and the optimizer is recorded (the chapter's check names the
+    normalized step, so a flow sweep cannot pass for the chapter's own)."""
+    fl = lx.observation_sweep(p, "completion", nuclear=False, integrator="flow")
+    both = sweep.converged & fl.converged
+    assert both.sum() >= both.size // 2
+    assert np.allclose(fl.error[both], sweep.error[both], rtol=0.05, atol=1e-5)
+    assert fl.optimizer == "flow" and sweep.optimizer == "normalized"
+    with pytest.raises(ValueError, match="integrator"):
+        lx.observation_sweep(p, "completion", integrator="euler")
