@@ -95,29 +95,3 @@ def test_glrl_errors():
     with pytest.raises(ValueError, match="depth"):
         dm.mirror_factors(4, 1, scale=1.0)
 
-
-def test_min_trace_psd_recovers_a_fully_observed_psd_matrix_and_validates():
-    from dmfnb.theory.glrl import min_trace_psd
-
-    rng = np.random.default_rng(0)
-    B = rng.standard_normal((5, 2))
-    T = B @ B.T
-    X, info = min_trace_psd(dm.CompletionProblem(T, np.ones((5, 5), dtype=bool)), 1e-7)
-    assert info["status"] == "optimal" and info["max_violation"] <= 2e-7
-    assert np.allclose(X, T, atol=1e-5) and np.allclose(X, X.T)
-    assert np.isclose(info["trace"], np.trace(T), atol=1e-5)
-    # off-diagonal ones only: X = [[t, 1, 1], [1, t, 1], [1, 1, t]] is PSD iff t ≥ 1, so the
-    # minimum trace is 3, at the rank-1 completion 𝟙𝟙ᵀ
-    mask = ~np.eye(3, dtype=bool)
-    X, info = min_trace_psd(dm.CompletionProblem(np.ones((3, 3)), mask), 1e-7)
-    assert np.linalg.eigvalsh(X)[0] > -1e-6 and abs(info["trace"] - 3.0) < 1e-4
-    with pytest.raises(TypeError, match="CompletionProblem"):
-        min_trace_psd(dm.LeastSquaresProblem(T))
-    asym = np.zeros((5, 5), dtype=bool)
-    asym[0, 1] = True
-    with pytest.raises(ValueError, match="symmetric"):
-        min_trace_psd(dm.CompletionProblem(T, asym))
-    with pytest.raises(ValueError, match="tol"):
-        min_trace_psd(dm.CompletionProblem(T, np.ones((5, 5), dtype=bool)), 0.0)
-    with pytest.raises(TypeError, match="solvers"):
-        min_trace_psd(dm.CompletionProblem(T, np.ones((5, 5), dtype=bool)), solvers="SCS")

@@ -32,7 +32,6 @@ from ..problems import check_problem
 __all__ = [
     "GLRLResult",
     "greedy_low_rank",
-    "min_trace_psd",
     "mirror_factors",
     "symmetric_gradient",
     "symmetric_mask",
@@ -229,69 +228,3 @@ def greedy_low_rank(
         result.converged.append(ok)
     return result
 
-
-def min_trace_psd(problem, tol: float = 1e-6, *,
-                  solvers: tuple[str, ...] = ("CLARABEL", "SCS")) -> tuple[np.ndarray, dict]:
-    """argmin tr X over PSD X with |X_ij − W*_ij| ≤ ``tol`` on the observed entries (cvxpy).
-
-    The minimum nuclear norm *among PSD matrices* (for PSD X, ‖X‖_* = tr X): the solution that
-    Gunasekar et al.'s conjecture attributes to gradient descent on W = UUᵀ. The unconstrained
-    minimum of :func:`dmfnb.min_nuclear_norm` can be lower and indefinite.
-
-    Parameters
-    ----------
-    problem
-        One square :class:`~dmfnb.problems.CompletionProblem` with a symmetric mask.
-    tol
-        Slack allowed on each observed entry (> 0).
-    solvers
-        cvxpy solver names, tried in order until one reports ``optimal``.
-
-    Returns
-    -------
-    (X, info)
-        The (n, n) minimizer, symmetrized, and a dict with ``status``, ``solver``, ``trace`` and
-        ``max_violation`` (the largest |X_ij − W*_ij| on the observed entries).
-
-    Raises
-    ------
-    TypeError
-        If ``problem`` is not a completion problem or ``solvers`` not a tuple of names.
-    ValueError
-        For a stacked or non-square problem, an asymmetric mask or a non-positive ``tol``.
-    RuntimeError
-        If no solver reports ``optimal``.
-    """
-    import cvxpy as cp
-
-    from ..problems import CompletionProblem
-
-    if not isinstance(problem, CompletionProblem):
-        raise TypeError(f"problem must be a CompletionProblem, got {type(problem).__name__}")
-    n, m = problem.shape
-    if n != m or problem.batch is not None:
-        raise ValueError("problem must be one square completion problem")
-    if not np.array_equal(problem.mask, problem.mask.T):
-        raise ValueError("problem's mask must be symmetric for a PSD completion")
-    check_positive("tol", tol)
-    if not isinstance(solvers, tuple) or not solvers or not all(isinstance(s, str)
-                                                                for s in solvers):
-        raise TypeError(f"solvers must be a non-empty tuple of cvxpy solver names, got {solvers!r}")
-    rows, cols = np.nonzero(problem.mask)
-    X = cp.Variable((n, n), PSD=True)
-    prog = cp.Problem(cp.Minimize(cp.trace(X)),
-                      [cp.abs(X[rows, cols] - problem.target[rows, cols]) <= tol])
-    statuses = []
-    for solver in solvers:
-        try:
-            prog.solve(solver=solver)
-        except cp.error.SolverError as exc:
-            statuses.append(f"{solver}: {exc}")
-            continue
-        if prog.status == cp.OPTIMAL and X.value is not None:
-            value = _sym(np.array(X.value))
-            violation = float(np.max(np.abs((value - problem.target)[problem.mask])))
-            return value, {"status": prog.status, "solver": solver,
-                           "trace": float(np.trace(value)), "max_violation": violation}
-        statuses.append(f"{solver}: status {prog.status}")
-    raise RuntimeError("min_trace_psd: no solver reported optimal (" + "; ".join(statuses) + ")")

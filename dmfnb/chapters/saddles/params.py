@@ -61,7 +61,7 @@ class Params:
     nn_n: int = 10
     nn_pairs: int = 33  # observed pairs; 45 (glrl_pairs) let both recover W* exactly
     nn_lr: float = 0.5  # GLRL's step here: 1.0 oscillates on this sparser mask (measured)
-    nn_tol: float = 1e-6  # slack of the convex programs on each observed entry
+    nn_tol: float = 1e-6  # slack of dm.min_nuclear_norm on each observed entry
     nn_gap: float = 0.01  # (tr W_GLRL − min tr) / min tr above this: they differ
 
 
