@@ -97,9 +97,9 @@ def mirror_factors(n: int, depth: int, *, scale: float, seed=None) -> list[np.nd
     return half + middle + [f.T.copy() for f in reversed(half)]
 
 
-@dataclass
+@dataclass(frozen=True)
 class GLRLResult:
-    """What :func:`greedy_low_rank` computed.
+    """What :func:`greedy_low_rank` computed (frozen; the algorithm fills its lists).
 
     Attributes
     ----------
