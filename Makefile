@@ -28,8 +28,13 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 $(VENDOR): scripts/vendor-widget-js.sh
 	bash scripts/vendor-widget-js.sh _vendor
 
+# Sphinx copies the book's own stylesheet and script (book/static) only when a page changes:
+# after editing them, rebuild every page (the chapters' execution stays cached).
+STATIC_FRESH = $(shell for f in book/static/*; do \
+  cmp -s "$$f" "_build/html/_static/$$(basename $$f)" || { echo --all; break; }; done)
+
 book: $(STAMP) $(VENDOR)  ## execute the chapters (cached) and build the site into _build/html
-	$(JB) build . --keep-going
+	$(JB) build . --keep-going $(STATIC_FRESH)
 	@echo "Open file://$(CURDIR)/_build/html/index.html"
 
 # Strict build first (warnings are errors, a failing cell fails it), then pytest: unit tests,

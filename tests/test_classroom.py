@@ -176,7 +176,7 @@ def test_generated_notebooks_are_plain_markdown(assignments, folder):
 def test_plain_markdown_reads_as_the_book_does(assignments):
     nb = nbformat.read(assignments / "instructor" / "reduced_rank.ipynb", as_version=4)
     text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
-    assert "> **Theorem 1** (Reduced-rank solutions in turn)" in text
+    assert "> **Theorem 1** (Reduced-rank solutions in turn (discrete gradient descent))" in text
     assert "> **Exercise 1** (The stability limit for whitened inputs)" in text
     assert "Gidel et al. (2019)" in text and "(Izenman, 1975)" in text
     assert re.search(r"\(eq\. \d+\)", text) and "\\tag{1}" in text
