@@ -96,3 +96,19 @@ def test_results_flow_as_values(chapter):
     assert include in md and ":pyobject:" in md, "each experiment shows the code that ran"
     for fn in re.findall(r":pyobject: (\w+)", md):
         assert f"def {fn}(" in (ROOT / "dmfnb" / "chapters" / chapter.stem / "compute.py").read_text()
+
+
+# CommonMark: a backtick fence's info string may not contain a backtick, so such a "directive"
+# renders as a paragraph of raw text (use a colon fence, ::::{admonition} …, instead).
+BACKTICK_INFO = re.compile(r"^[ \t]*`{3,}(?=[^`\n])[^\n]*`", re.M)
+
+
+@pytest.mark.parametrize("page", [*CHAPTERS, ROOT / "book" / "intro.md"], ids=lambda p: p.stem)
+def test_directive_fences_parse(page):
+    if page.suffix == ".md":
+        sources = [page.read_text()]
+    else:
+        sources = [c.source for c in nbformat.read(page, as_version=4).cells
+                   if c.cell_type == "markdown"]
+    bad = [m.group(0) for src in sources for m in BACKTICK_INFO.finditer(src)]
+    assert not bad, f"backtick fences with a backtick in their info string: {bad[:3]}"

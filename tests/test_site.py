@@ -7,6 +7,7 @@ than the chapters.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -81,6 +82,9 @@ def test_page_renders(site, browser, page_path):
         "() => Array.from(document.querySelectorAll('main img'))"
         ".filter(i => !i.alt && !i.closest('.jupyter-widgets')).map(i => i.src.slice(0, 80))")
     assert not missing_alt, f"{page_path}: figures without alt text: {missing_alt}"
+    raw = re.findall(r"\{(?:admonition|literalinclude|prf:\w+|exercise|solution[\w-]*|glue:\w+)\}",
+                     page.inner_text("main"))
+    assert not raw, f"{page_path}: directives shown as raw text (did not parse): {raw[:5]}"
     widgets = page.locator("script[type='application/vnd.jupyter.widget-view+json']").count()
     if widgets:
         assert page.locator(".jupyter-widgets").count() > 0, f"{page_path}: widgets did not render"
