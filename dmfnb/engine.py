@@ -279,8 +279,7 @@ def train(
     # Per-run multipliers with a (B, 1, 1) shape for broadcasting over matrices.
     shape3 = (runs, 1, 1) if batch is not None else ()
     v = np.zeros(runs)
-    log: dict[str, list] = {k: [] for k in ("steps", "loss", "error", "sv", "entries", "fro",
-                                            "nuc", "erank", "comp", "W")}
+    log = _new_log()
     limit = None
     if label is not None and not isinstance(label, str):
         raise TypeError(f"label must be a string naming the run, got {type(label).__name__}")
@@ -336,6 +335,20 @@ def train(
     converged = final_loss <= tol if tol is not None else np.zeros(runs, dtype=bool)
     if batch is None:
         stop_step, converged = int(stop_step[0]), bool(converged[0])
+    return _trajectory(log, [to_host(f) for f in factors], stop_step=stop_step,
+                       converged=converged, keep_products=keep_products,
+                       info={"optimizer": optimizer, "lr": lr, "tol": tol, "model": model.name})
+
+
+def _new_log() -> dict[str, list]:
+    """The records :func:`_record` appends to, one list per quantity."""
+    return {k: [] for k in ("steps", "loss", "error", "sv", "entries", "fro", "nuc", "erank",
+                            "comp", "W")}
+
+
+def _trajectory(log, factors, *, stop_step, converged, keep_products, info,
+                time=None) -> Trajectory:
+    """The :class:`Trajectory` of a finished run from its records (train's and flow's)."""
     return Trajectory(
         steps=np.array(log["steps"]),
         loss=np.array(log["loss"]),
@@ -345,12 +358,13 @@ def train(
         frobenius=np.array(log["fro"]),
         nuclear=np.array(log["nuc"]),
         effective_rank=np.array(log["erank"]),
-        factors=[to_host(f) for f in factors],
+        factors=factors,
         stop_step=stop_step,
         converged=converged,
         products=np.array(log["W"]) if keep_products else None,
-        info={"optimizer": optimizer, "lr": lr, "tol": tol, "model": model.name},
+        info=info,
         component_norms=np.array(log["comp"]) if log["comp"] else None,
+        time=time,
     )
 
 

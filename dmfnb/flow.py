@@ -17,7 +17,7 @@ import numpy as np
 from scipy.integrate import DOP853, RK23, RK45
 
 from ._validate import check_choice, check_integer, check_number
-from .engine import MATRIX, Trajectory, _check_entries, _model, _record
+from .engine import MATRIX, Trajectory, _check_entries, _model, _new_log, _record, _trajectory
 from .factors import Backprop, check_factors, product
 from .problems import check_problem
 
@@ -108,8 +108,7 @@ def flow(problem, factors, *, time: float, tol: float | None = None, rtol: float
         bp.evaluate(unpack(y))
         return -np.concatenate([g.ravel() for g in bp.grads])
 
-    log: dict[str, list] = {k: [] for k in ("steps", "loss", "error", "sv", "entries", "fro",
-                                            "nuc", "erank", "comp", "W")}
+    log = _new_log()
     stamps: list[float] = []
 
     def take(t, y):
@@ -142,25 +141,12 @@ def flow(problem, factors, *, time: float, tol: float | None = None, rtol: float
     stopped = "tol" if converged else ("time" if solver.status == "finished" else "evaluations")
     take(solver.t, solver.y)
     final = unpack(solver.y.copy())
-    dtype = initial[0].dtype
-    return Trajectory(
-        steps=np.array(log["steps"]),
-        loss=np.array(log["loss"]),
-        error=np.array(log["error"]),
-        singular_values=np.array(log["sv"]),
-        entries=np.array(log["entries"]),
-        frobenius=np.array(log["fro"]),
-        nuclear=np.array(log["nuc"]),
-        effective_rank=np.array(log["erank"]),
-        factors=[f.astype(dtype) for f in final],
-        stop_step=evaluations,
-        converged=bool(converged),
-        time=np.array(stamps),
+    return _trajectory(
+        log, [f.astype(initial[0].dtype) for f in final], stop_step=evaluations,
+        converged=bool(converged), keep_products=False, time=np.array(stamps),
         info={"optimizer": "flow", "method": method, "rtol": rtol, "atol": atol, "tol": tol,
               "time": float(solver.t), "evaluations": evaluations, "stopped": stopped,
-              "model": MATRIX.name},
-    )
-
+              "model": MATRIX.name})
 
 def _record_times(record, end: float) -> np.ndarray:
     if isinstance(record, str):
