@@ -17,7 +17,7 @@ from .params import Params
 __all__ = ["GRID", "explorer", "figure"]
 
 # The settings drawn in advance for the static page (the rest stay at their defaults).
-GRID = {"depth": [2, 3, 4], "det_sign": [1, -1]}
+GRID = {"depth": [2, 3], "det_sign": [1, -1]}
 
 
 def figure(p: Params, *, depth: int = 3, log10_std: float | None = None,

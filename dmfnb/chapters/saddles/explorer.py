@@ -13,7 +13,7 @@ from .compute import run_staircase
 __all__ = ["GRID", "explorer", "figure"]
 
 # The settings drawn in advance for the static page (the rest stay at their defaults).
-GRID = {"depth": [2, 3, 4], "rank": [1, 3]}
+GRID = {"depth": [2, 3], "rank": [1, 3]}
 
 
 def figure(p, depth: int = 3, rank: int = 3, log10_scale: float = -5.0,
