@@ -126,11 +126,7 @@ def singular_vector_rate(W, G, depth: int) -> SVDRates:
         has a repeated or zero singular value (the SVD is then not differentiable: the rates
         divide by σ_r^{2/N} − σ_{r'}^{2/N} and by σ_r).
     """
-    W = as_matrix_stack("W", W)
-    G = as_matrix_stack("G", G)
-    if G.shape != W.shape or W.ndim != 2:
-        raise ValueError(f"W and G must be matrices of one shape, got {W.shape} and {G.shape}")
-    check_positive("depth", depth, integer=True)
+    W, G = _matrix_and_gradient(W, G, depth)
     u, s, vt = np.linalg.svd(W, full_matrices=False)
     v = vt.T
     p = s ** (2.0 / depth)
@@ -154,13 +150,19 @@ def singular_vector_rate(W, G, depth: int) -> SVDRates:
     return SVDRates(u=u, sigma=s, v=v, du=du, dsigma=dsigma, dv=dv)
 
 
-def end_to_end_rate(W, G, depth: int) -> np.ndarray:
-    """dW/dt = −Σ_{j=1}^{N} (WWᵀ)^{(j−1)/N} ∇ℓ(W) (WᵀW)^{(N−j)/N} (Arora, Cohen, Hazan 2018)."""
+def _matrix_and_gradient(W, G, depth) -> tuple[np.ndarray, np.ndarray]:
+    """W and ∇ℓ(W) as one shape of matrix, and a positive integer depth (else ValueError)."""
     W = as_matrix_stack("W", W)
     G = as_matrix_stack("G", G)
     if G.shape != W.shape or W.ndim != 2:
         raise ValueError(f"W and G must be matrices of one shape, got {W.shape} and {G.shape}")
     check_positive("depth", depth, integer=True)
+    return W, G
+
+
+def end_to_end_rate(W, G, depth: int) -> np.ndarray:
+    """dW/dt = −Σ_{j=1}^{N} (WWᵀ)^{(j−1)/N} ∇ℓ(W) (WᵀW)^{(N−j)/N} (Arora, Cohen, Hazan 2018)."""
+    W, G = _matrix_and_gradient(W, G, depth)
     u, s, vt = np.linalg.svd(W, full_matrices=True)
     n, m = W.shape
     sl = np.zeros(n)
