@@ -3,18 +3,19 @@
 Arora et al. (2019) train 100×100 rank-5 completion (m = 2000 observed entries, Gaussian init of
 scale 1e-3) with a normalized step along the exact gradient, lr 1e-3, to loss ≤ 1e-6. That step
 traces the gradient-flow path; ``dmfnb.flow`` integrates the same path with scipy's adaptive
-Runge–Kutta methods. For depths 2–4 and 3 ground truths this prints, per method: gradient
-evaluations, CPU seconds (process time, one BLAS thread), the flow time reached, the
-reconstruction error and effective rank at the end, and the distance between the two end points
-relative to ‖W*‖_F. Same solution in fewer evaluations?
+Runge–Kutta methods (and RKC, ``method="auto"``, once the flow is stiff). For depths 2–4 and 3
+ground truths this prints, per method: gradient evaluations, CPU seconds (process time, one
+BLAS thread), the flow time reached, the reconstruction error and effective rank at the end, and
+the distance between the two end points relative to ‖W*‖_F. Same solution in fewer evaluations?
 
 ``--sweep`` runs the chapter's whole paper-scale completion sweep (``low_rank_bias``, m =
-1000…5000, depths 2–4, 3 ground truths, ADMM baseline) once with the normalized step (what the
-chapter runs) and once with the flow, on ``--jobs`` processes, and prints for each its CPU and
-wall seconds, both median-error tables, the largest change of any median error, and the
-chapter's phase-transition rows evaluated on each.
+1000…5000, depths 2–4, 3 ground truths, ADMM baseline) once with the normalized step (the
+authors') and once with the flow (what the chapter runs), on ``--jobs`` processes, and prints
+for each its CPU and wall seconds, both median-error tables, the largest change of any median
+error, and the chapter's phase-transition rows evaluated on each.
 
-Run: ``python benchmarks/bench_flow.py [--truths 3] [--depths 2 3 4] [--sweep --jobs 2]``.
+Run: ``python benchmarks/bench_flow.py [--truths 3] [--depths 2 3 4] [--observations 2000]
+[--methods RK45 auto] [--sweep --jobs 2]``.
 """
 
 from __future__ import annotations
@@ -32,9 +33,9 @@ import numpy as np
 import dmfnb as dm
 
 
-def instance(truth: int):
+def instance(truth: int, observations: int = 2000):
     target = dm.low_rank_target((100, 100), 5, seed=[0, truth])
-    return target, dm.CompletionProblem.random(target, 2000, seed=[1, truth])
+    return target, dm.CompletionProblem.random(target, observations, seed=[1, truth])
 
 
 def sweep() -> None:
@@ -70,6 +71,10 @@ def main() -> None:
     ap.add_argument("--depths", type=int, nargs="+", default=[2, 3, 4])
     ap.add_argument("--sweep", action="store_true", help="the paper-scale completion sweep")
     ap.add_argument("--jobs", type=int, default=None)
+    ap.add_argument("--observations", type=int, default=2000,
+                    help="observed entries (1000: a stiff end, where 'auto' moves to RKC)")
+    ap.add_argument("--methods", nargs="+", default=["RK45", "auto"],
+                    help="dmfnb.flow methods to compare (RK45, DOP853, RK23, RKC, auto)")
     args = ap.parse_args()
     if args.jobs is not None:
         os.environ["DMFNB_JOBS"] = str(args.jobs)
@@ -82,13 +87,13 @@ def main() -> None:
     totals: dict[str, list[float]] = {}
     for depth in args.depths:
         for truth in range(args.truths):
-            target, problem = instance(truth)
+            target, problem = instance(truth, args.observations)
             factors = dm.init_factors(problem.shape, depth, scale=1e-3, seed=[2, truth, depth])
             t0 = time.process_time()
             gd = dm.train(problem, factors, lr=1e-3, steps=1_000_000, optimizer="normalized",
                           tol=1e-6, record=[0])
             runs = {"GD, normalized step 1e-3 (authors')": (gd, time.process_time() - t0)}
-            for method in ("RK45", "DOP853"):
+            for method in args.methods:
                 t0 = time.process_time()
                 fl = dm.flow(problem, factors, time=1e8, tol=1e-6, rtol=1e-6, method=method,
                              record=[0.0])

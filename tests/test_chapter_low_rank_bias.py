@@ -370,8 +370,8 @@ def test_commuting_checks_fail_outside_the_theorem(p, results):
 
 def test_the_flow_integrator_reaches_the_sweeps_solutions(p, sweep):
     """integrator="flow" follows the normalized step's path with error control: the converged
-    runs end at the same errors, and the optimizer is recorded (the chapter's check names the
-    normalized step, so a flow sweep cannot pass for the chapter's own)."""
+    runs end at the same errors, and the optimizer is recorded (the chapter's check compares it
+    with the integrator its scale names: the paper scale's completion runs the flow)."""
     fl = lx.observation_sweep(p, "completion", nuclear=False, integrator="flow")
     both = sweep.converged & fl.converged
     assert both.sum() >= both.size // 2
@@ -379,3 +379,6 @@ def test_the_flow_integrator_reaches_the_sweeps_solutions(p, sweep):
     assert fl.optimizer == "flow" and sweep.optimizer == "normalized"
     with pytest.raises(ValueError, match="integrator"):
         lx.observation_sweep(p, "completion", integrator="euler")
+    with pytest.raises(ValueError, match="integrator"):
+        dataclasses.replace(p.completion, integrator="euler")
+    assert PAPER.completion.integrator == "flow" and PAPER.sensing.integrator == "normalized"

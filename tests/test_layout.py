@@ -17,8 +17,8 @@ from dmfnb.chapters import names
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "dmfnb"
 PARTS = ("__init__", "params", "compute", "checks", "tables", "figures", "explorer")
-CORE = {"problems", "targets", "factors", "engine", "flow", "metrics", "baselines", "tensors",
-        "_validate"}
+CORE = {"problems", "targets", "factors", "engine", "flow", "rkc", "metrics", "baselines",
+        "tensors", "_validate"}
 
 
 def _module_name(path: Path) -> str:

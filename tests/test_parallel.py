@@ -1,3 +1,4 @@
+import os
 from dataclasses import replace
 
 import numpy as np
@@ -32,3 +33,16 @@ def test_a_sweep_gives_the_same_numbers_on_two_processes(monkeypatch):
     for key in ("error", "effective_rank", "steps", "nn_error", "nn_norm"):
         assert np.array_equal(getattr(one, key), getattr(two, key)), key
     assert map_jobs(abs, [-3, 2, -1], n_jobs=2) == [3, 2, 1]
+
+
+def test_workers_run_one_blas_thread_unless_told(monkeypatch):
+    """Each worker is one of the parallel units, so its BLAS starts on one thread (two workers
+    with a BLAS pool each put four busy threads on two cores), unless the caller set it; this
+    process's environment is left as it was."""
+    names = ["OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"]
+    for name in names:
+        monkeypatch.delenv(name, raising=False)
+    assert map_jobs(os.getenv, names, n_jobs=2) == ["1", "1", "1"]
+    assert not any(name in os.environ for name in names)
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
+    assert map_jobs(os.getenv, names, n_jobs=2) == ["2", None, None]

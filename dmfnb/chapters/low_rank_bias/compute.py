@@ -13,6 +13,7 @@ together with the authors' normalized step (``optimizer="normalized"``) until th
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import time
 import warnings
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ...baselines import min_nuclear_norm, min_trace_psd
+from ...baselines import ADMM, SolverError, admm_nuclear_norm, min_nuclear_norm, min_trace_psd
 from ...engine import train
 from ...factors import init_factors, stack_factors
 from ...flow import flow
@@ -28,7 +29,7 @@ from ...infra.parallel import map_jobs
 from ...metrics import effective_rank, nuclear_norm
 from ...problems import CompletionProblem, SensingProblem, stack_problems
 from ...targets import low_rank_target
-from .params import Instance, Params, Studies, studies
+from .params import INTEGRATORS, Instance, Params, Studies, studies
 
 __all__ = [
     "CommutingTest",
@@ -54,6 +55,10 @@ __all__ = [
 ]
 
 _ROLES = {"target": 1, "observe": 2, "init": 3, "explore": 4}
+
+
+# The flow's integrator: RK45, and RKC once the flow turns stiff (dmfnb.flow).
+FLOW_METHOD = "auto"
 
 
 def _rng_seed(p: Params, role: str, *ids: int) -> np.random.SeedSequence:
@@ -145,10 +150,13 @@ def _work(unit: tuple) -> dict:
     elif unit[0] == "flow":
         _, problem, depth, scale, seed, tol, max_evaluations = unit
         tr = flow(problem, init_factors(problem.shape, depth, scale=scale, seed=seed),
-                  time=1e9, tol=tol, record=[0.0], max_evaluations=max_evaluations)
+                  time=1e9, tol=tol, record=[0.0], method=FLOW_METHOD,
+                  max_evaluations=max_evaluations)
         out = {"error": tr.error[-1], "effective_rank": tr.effective_rank[-1],
                "nuclear": tr.nuclear[-1], "steps": np.asarray(tr.stop_step),
                "converged": np.asarray(tr.converged), "product": tr.product[None]}
+    elif unit[0] == "nuclear" and unit[1].batch is not None:
+        out = _nuclear_stack(*unit[1:3])
     else:
         _, problem, tol, solvers = unit
         with warnings.catch_warnings():
@@ -163,25 +171,69 @@ def _work(unit: tuple) -> dict:
     return out
 
 
-def _stacks(p: Params, kind: str, problems) -> list[tuple[slice, object]]:
-    """``problems`` cut into stacks of the kind's ``stack`` runs (all in one stack when None), in
-    the kind's ``dtype``: small matrices gain from stacking, 100×100 ones do not, and separate
-    stacks stop separately and spread over the jobs. Built once, shared by every depth."""
-    block = _instance(p, kind)
+def _nuclear_stack(problem, tol: float) -> dict:
+    """The ADMM baseline of every run of a stacked problem in one computation, as the
+    ``"nuclear"`` unit of :func:`_work` returns it run by run; like
+    ``min_nuclear_norm(..., accept_inaccurate=True)``, a run stopped by the iteration cap counts
+    only if no observation is off by more than 2·tol + 1e-6 (and is not ``optimal``)."""
+    X, info = admm_nuclear_norm(problem, tol)
+    off = _max_violations(problem, X)
+    bad = ~info["converged"] & (off > 2 * tol + 1e-6)
+    if bad.any():
+        raise SolverError(f"ADMM did not converge on runs {np.flatnonzero(bad).tolist()} of the "
+                          f"stack (largest violations {off[bad].max():.2g}); raise max_iters")
+    return {"error": problem.reconstruction_error(X), "nuclear": nuclear_norm(X),
+            "effective_rank": effective_rank(X), "optimal": info["converged"], "product": X}
+
+
+def _max_violations(problem, X) -> np.ndarray:
+    """Each run's largest |residual| on its own observations (padding left out)."""
+    if isinstance(problem, CompletionProblem):
+        return np.abs(np.where(problem.mask, X - problem.target, 0.0)).max(axis=(1, 2))
+    resid = np.where(problem.weights > 0, problem._apply(X) - problem.observations, 0.0)
+    return np.abs(resid).max(axis=1)
+
+
+def _stacks(block: Instance, problems) -> list[tuple[slice, object]]:
+    """``problems`` cut into the units of ``block``'s runs: stacks of ``block.stack`` runs (all
+    in one stack when None) in ``block.dtype`` (small matrices gain from stacking, 100×100 ones
+    do not, and separate stacks stop separately and spread over the jobs), or one float64 problem
+    per run for the flow. Built once, shared by every depth."""
+    if block.integrator == "flow":
+        return [(slice(i, i + 1), prob) for i, prob in enumerate(problems)]
     size = int(block.stack or len(problems))
     return [(slice(i, i + size), stack_problems(problems[i:i + size]).astype(block.dtype))
             for i in range(0, len(problems), size)]
 
 
-def _train_units(p: Params, kind: str, stacks, depth: int, scales, seeds) -> list[tuple]:
-    """Run b of ``stacks`` (see :func:`_stacks`) at ``depth`` from ``scales[b]``, ``seeds[b]``."""
-    lr, tol, steps = _lr(p, kind), float(p.tol), _max_steps(p, kind)
-    return [("train", stacked, depth, scales[part], seeds[part], lr, tol, steps)
+def _train_units(block: Instance, stacks, depth: int, scales, seeds, *, lr: float, tol: float,
+                 max_steps: int) -> list[tuple]:
+    """Run b of ``stacks`` (see :func:`_stacks`) at ``depth`` from ``scales[b]``, ``seeds[b]``:
+    with the normalized step ``lr`` (at most ``max_steps`` steps), or by the flow (at most
+    ``max_steps`` gradient evaluations), to loss ≤ ``tol``."""
+    if block.integrator == "flow":
+        return [("flow", prob, depth, float(scales[part][0]), seeds[part][0], tol, max_steps)
+                for part, prob in stacks]
+    return [("train", stacked, depth, scales[part], seeds[part], lr, tol, max_steps)
             for part, stacked in stacks]
 
 
+def _kind_units(p: Params, kind: str, stacks, depth: int, scales, seeds) -> list[tuple]:
+    """:func:`_train_units` with the step, tolerance and cap of ``kind``'s sweep."""
+    return _train_units(_instance(p, kind), stacks, depth, scales, seeds, lr=_lr(p, kind),
+                        tol=float(p.tol), max_steps=_max_steps(p, kind))
+
+
 def _nuclear_units(p: Params, problems) -> list[tuple]:
-    return [("nuclear", prob, float(p.nuclear_tol), tuple(p.solvers)) for prob in problems]
+    """The convex solves of ``problems``: one unit each, except that ADMM takes sensing problems
+    sharing one nested design in a single stacked unit, which reads the measurement matrices once
+    per iteration for all of them (``benchmarks/bench_nuclear.py --stack``)."""
+    tol, solvers = float(p.nuclear_tol), tuple(p.solvers)
+    if solvers == (ADMM,) and len(problems) > 1 and isinstance(problems[0], SensingProblem):
+        stacked = stack_problems(problems)
+        if stacked.shared:
+            return [("nuclear", stacked, tol, solvers)]
+    return [("nuclear", prob, tol, solvers) for prob in problems]
 
 
 def _gather(outs: list[dict]) -> dict:
@@ -338,7 +390,7 @@ class Sweep:
 
 def observation_sweep(p: Params, kind: str = "completion", *, depths=None, observations=None,
                       ground_truths: int | None = None, nuclear: bool = True,
-                      integrator: str = "normalized") -> Sweep:
+                      integrator: str | None = None) -> Sweep:
     """Reconstruction error against the number of observations, for every depth and the convex
     baseline.
 
@@ -346,13 +398,16 @@ def observation_sweep(p: Params, kind: str = "completion", *, depths=None, obser
     normalized step ``p.lr`` or the kind's own ``lr``, stop at loss ≤ ``p.tol``), in stacks of
     the kind's ``stack`` runs; stacks and convex solves run on ``DMFNB_JOBS`` processes.
     ``depths``, ``observations`` and ``ground_truths`` default to the parameters'; ``nuclear``
-    solves the convex baseline too. ``integrator="flow"`` follows the same path as the
-    normalized step by integrating the gradient flow with error control instead
-    (:func:`dmfnb.flow`, one run per unit, at most the kind's step cap in gradient evaluations;
-    ``benchmarks/bench_flow.py`` compares the two).
+    solves the convex baseline too. ``integrator`` (default: the kind's ``integrator``)
+    ``"flow"`` follows the same path as the normalized step by integrating the gradient flow
+    with error control instead (:func:`dmfnb.flow`, one run per unit, at most the kind's step
+    cap in gradient evaluations; ``benchmarks/bench_flow.py`` compares the two).
     """
-    if integrator not in ("normalized", "flow"):
-        raise ValueError(f"integrator must be 'normalized' or 'flow', got {integrator!r}")
+    if integrator is not None:
+        if integrator not in INTEGRATORS:
+            raise ValueError(f"integrator must be one of {INTEGRATORS}, got {integrator!r}")
+        p = dataclasses.replace(p, **{kind: dataclasses.replace(_instance(p, kind),
+                                                                 integrator=integrator)})
     start = time.perf_counter()
     block = _instance(p, kind)
     shape, rank = tuple(block.shape), int(block.rank)
@@ -365,16 +420,12 @@ def observation_sweep(p: Params, kind: str = "completion", *, depths=None, obser
     flat = [grid[g][k] for g, k in order]
     obs = np.array([int(prob.num_observed) for prob in grid[0]])
     seeds = {d: [_rng_seed(p, "init", d, g * K + k) for g, k in order] for d in depths}
-    if integrator == "flow":
-        plan = {d: [("flow", prob, d, float(p.init_scale), seed, float(p.tol),
-                     _max_steps(p, kind)) for prob, seed in zip(flat, seeds[d], strict=True)]
-                for d in depths}
-    else:
-        stacks = _stacks(p, kind, flat)
-        plan = {d: _train_units(p, kind, stacks, d, [p.init_scale] * (G * K), seeds[d])
-                for d in depths}
+    stacks = _stacks(block, flat)
+    plan = {d: _kind_units(p, kind, stacks, d, [p.init_scale] * (G * K), seeds[d])
+            for d in depths}
     if nuclear:
-        plan["nuclear"] = _nuclear_units(p, flat)
+        # First, so that a long stacked ADMM unit starts at once, beside the trainings.
+        plan = {"nuclear": _nuclear_units(p, flat), **plan}
     done = _run(plan, f"{kind}, {G} ground truths × {K} counts")
     final = {key: np.array([done[d][key].reshape(K, G).T for d in depths])
              for key in ("error", "effective_rank", "nuclear", "steps", "converged")}
@@ -393,8 +444,8 @@ def observation_sweep(p: Params, kind: str = "completion", *, depths=None, obser
         kind=kind, shape=shape, rank=rank, observations=obs,
         ratios=obs / degrees_of_freedom(shape, rank), depths=np.array(depths),
         init_scale=float(p.init_scale), lr=_lr(p, kind), tol=float(p.tol),
-        optimizer=integrator, max_steps=_max_steps(p, kind),
-        dtype="float64" if integrator == "flow" else block.dtype,
+        optimizer=block.integrator, max_steps=_max_steps(p, kind),
+        dtype="float64" if block.integrator == "flow" else block.dtype,
         solvers=tuple(p.solvers),
         target_nuclear=np.array([nuclear_norm(row[0].target) for row in grid]),
         **final, **baseline, zero_fill=zero_fill, cpu_seconds=cpu,
@@ -496,13 +547,13 @@ def nuclear_norm_test(p: Params, *, observations: int | None = None, init_scales
                                  else init_scales)]
     problems = [row[0] for row in make_problems(p, "completion", [m])]
     G, S = len(problems), len(scales)
-    repeated = _stacks(p, "completion", [prob for prob in problems for _ in scales])
-    plan = {2: _train_units(p, "completion", repeated, 2, [s for _ in problems for s in scales],
-                            [_rng_seed(p, "init", 2, 10_000 + b) for b in range(G * S)])}
-    once = _stacks(p, "completion", problems)
+    repeated = _stacks(p.completion, [prob for prob in problems for _ in scales])
+    plan = {2: _kind_units(p, "completion", repeated, 2, [s for _ in problems for s in scales],
+                           [_rng_seed(p, "init", 2, 10_000 + b) for b in range(G * S)])}
+    once = _stacks(p.completion, problems)
     for d in deep_depths:
-        plan[d] = _train_units(p, "completion", once, d, [p.init_scale] * G,
-                               [_rng_seed(p, "init", d, 10_000 + g) for g in range(G)])
+        plan[d] = _kind_units(p, "completion", once, d, [p.init_scale] * G,
+                              [_rng_seed(p, "init", d, 10_000 + g) for g in range(G)])
     plan["nuclear"] = _nuclear_units(p, problems)
     done = _run(plan, f"conjecture test, {G} ground truths")
     nn = done["nuclear"]
@@ -836,15 +887,13 @@ def instance_study(p: Params, study: Studies | None = None) -> InstanceStudy:
                 target, int(m), seed=_rng_seed(p, "observe", 100 + g, int(m), 0)))
             gts.append(g)
             obs.append(int(m))
-    size = int(block.stack or len(problems) * S)
     runs = [prob for prob in problems for _ in scales]
     # The same seed for every scale of an instance: W(0) = α·W₀ with one W₀.
     seeds = [_rng_seed(p, "init", 2, 20_000 + i) for i in range(len(problems)) for _ in scales]
     run_scales = [s for _ in problems for s in scales]
-    lr, steps = float(block.lr or p.lr), int(block.max_steps or p.max_steps)
-    units = [("train", stack_problems(runs[i:i + size]).astype(block.dtype), 2,
-              run_scales[i:i + size], seeds[i:i + size], lr, float(p.tol), steps)
-             for i in range(0, len(runs), size)]
+    units = _train_units(block, _stacks(block, runs), 2, run_scales, seeds,
+                         lr=float(block.lr or p.lr), tol=float(p.tol),
+                         max_steps=int(block.max_steps or p.max_steps))
     done = _run({2: units, "nuclear": _nuclear_units(p, problems)},
                 f"instance study, {len(problems)} instances")
     count = len(problems)

@@ -13,8 +13,11 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-__all__ = ["DEFAULT", "PAPER", "SCALES", "STUDIES", "Commuting", "Instance", "Params", "Small",
+__all__ = ["DEFAULT", "INTEGRATORS", "PAPER", "SCALES", "STUDIES", "Commuting", "Instance", "Params", "Small",
            "Studies", "studies"]
+
+
+INTEGRATORS = ("normalized", "flow")
 
 
 @dataclass(frozen=True)
@@ -34,8 +37,16 @@ class Instance:
     lr: float | None = None
     # step cap for this task; None: Params.max_steps
     max_steps: int | None = None
-    # precision of the trainings
+    # precision of the trainings (the flow always integrates in float64)
     dtype: str = "float64"
+    # "normalized": the authors' normalized step lr; "flow": dmfnb.flow, the gradient flow
+    # integrated with error control (rtol 1e-6; RK45, then RKC once the flow is stiff), one run
+    # at a time, to the same loss
+    integrator: str = "normalized"
+
+    def __post_init__(self):
+        if self.integrator not in INTEGRATORS:
+            raise ValueError(f"integrator must be one of {INTEGRATORS}, got {self.integrator!r}")
 
 
 @dataclass(frozen=True)
@@ -98,20 +109,25 @@ class Params:
 
 DEFAULT = Params()
 
-# The authors' 100×100 rank 5. A 100×100 product gains nothing from stacking, so each completion
-# run is its own stack (stack=1) and the runs spread over DMFNB_JOBS processes. A sensing step
-# costs 4·m·n² flops per run; a sensing stack shares its measurement matrices (one product per
-# step for all its runs) but pads every run to its largest count, so stacks hold 12 runs of
-# neighbouring counts. Sensing also takes the normalized step at 1e-2 in float32 with a cap of
-# 6000 steps: on the m = 2000 instance at depth 3 that ends at error 1.35e-5, against 1.24e-5 for
-# the authors' 1e-3 run to loss 1e-6 (32 310 steps, 4.7× the CPU time; float64 gives the same
-# digits at 2.3× the time); the capped runs stall at loss ≈ 2e-6 (benchmarks/bench_sweep.py).
-# The convex baseline is solved by ADMM: SCS takes minutes per sensing instance
-# (benchmarks/bench_nuclear.py).
+# The authors' 100×100 rank 5. Completion integrates the gradient flow with error control
+# (dmfnb.flow, method "auto": RK45, then RKC once stiff; rtol 1e-6) instead of the authors'
+# normalized step lr 1e-3, which traces the same path: the whole sweep in 261 CPU s instead of
+# 632 s, every median error within 6% of the normalized step's at m = 2000 and 5000
+# (benchmarks/bench_flow.py, README "Paper scale"). Each completion run is its own unit and the
+# runs spread over DMFNB_JOBS processes. A sensing step costs 4·m·n² flops per run; a sensing
+# stack shares its measurement matrices (one product per step for all its runs) but pads every run
+# to its largest count, so stacks hold 12 runs of neighbouring counts. Sensing also takes the
+# normalized step at 1e-2 in float32 with a cap of 6000 steps: on the m = 2000 instance at depth 3
+# that ends at error 1.35e-5, against 1.24e-5 for the authors' 1e-3 run to loss 1e-6 (32 310
+# steps, 4.7× the CPU time; float64 gives the same digits at 2.3× the time); the capped runs stall
+# at loss ≈ 2e-6 (benchmarks/bench_sweep.py). The convex baseline is solved by ADMM: SCS takes
+# minutes per sensing instance; the 21 sensing problems share one nested design and are solved as
+# one stack (benchmarks/bench_nuclear.py).
 PAPER = dataclasses.replace(
     DEFAULT,
     scale="paper",
-    completion=Instance((100, 100), 5, (1000, 1500, 2000, 2500, 3000, 4000, 5000), stack=1),
+    completion=Instance((100, 100), 5, (1000, 1500, 2000, 2500, 3000, 4000, 5000), stack=1,
+                        integrator="flow"),
     sensing=Instance((100, 100), 5, (1000, 1500, 2000, 2500, 3000, 4000, 5000), stack=12,
                      lr=1e-2, max_steps=6_000, dtype="float32"),
     depths=(2, 3, 4),
@@ -173,8 +189,9 @@ class Studies:
 STUDIES = {
     "default": Studies(),
     # the authors' size around their m = 2000 (1.8–2.3 times r(2n − r) = 975); each 100×100 run
-    # is its own stack, as in the paper-scale sweeps. Not run yet: about 40 min of CPU.
-    "paper": Studies(instances=Instance((100, 100), 5, (1750, 2000, 2250), stack=1),
+    # is its own unit (the flow), as in the paper-scale sweeps: 46 s of wall time on two cores.
+    "paper": Studies(instances=Instance((100, 100), 5, (1750, 2000, 2250), stack=1,
+                                        integrator="flow"),
                      ground_truths=10),
 }
 

@@ -84,7 +84,8 @@ def sweep(sw: Sweep) -> Table:
                        "median error",
                  formats={"m/dof": ".2f", **{n: ".2g" for n in names}},
                  note=f"N: depth; capped: depths with a run stopped at {sw.max_steps:,} "
-                      f"steps; lr {sw.lr:g}, {sw.dtype}")
+                      + (f"gradient evaluations; gradient flow (RK45, then RKC), {sw.dtype}"
+                         if sw.optimizer == "flow" else f"steps; lr {sw.lr:g}, {sw.dtype}"))
 
 
 def transitions(sweeps: Mapping[str, Sweep]) -> Table:

@@ -21,6 +21,7 @@ import numpy as np
 
 from ...engine import train
 from ...factors import balanced_factors, product, stack_factors
+from ...infra.parallel import map_jobs
 from ...problems import CompletionProblem, stack_problems
 from .params import Params
 
@@ -287,12 +288,24 @@ def train_runs(p: Params, problem: CompletionProblem, depth: int, *,
     )
 
 
+def _train_unit(unit: tuple) -> Runs:
+    p, problem, depth, keywords = unit
+    return train_runs(p, problem, depth, **keywords)
+
+
+def _train_all(p: Params, units, what: str) -> list[Runs]:
+    """:func:`train_runs` for every ``(problem, depth, keywords)`` of ``units``, spread over
+    ``DMFNB_JOBS`` processes (each unit seeds itself, so the numbers do not depend on them)."""
+    return map_jobs(_train_unit, [(p, prob, d, kw) for prob, d, kw in units], desc=what)
+
+
 def run_depths(p: Params, *, init: str | None = None,
                depths: tuple[int, ...] | None = None) -> dict[int, Runs]:
     """The main experiment: det W(0) > 0, ``p.runs`` seeds for each of ``p.depths``."""
     problem = make_problem()
-    return {d: train_runs(p, problem, d, init=init)
-            for d in (p.depths if depths is None else depths)}
+    depths = tuple(p.depths if depths is None else depths)
+    return dict(zip(depths, _train_all(p, [(problem, d, {"init": init}) for d in depths],
+                                       f"depths {depths}"), strict=True))
 
 
 def unbalanced(p: Params) -> dict[int, Runs]:
@@ -303,8 +316,8 @@ def unbalanced(p: Params) -> dict[int, Runs]:
 def negative_det(p: Params) -> dict[int, Runs]:
     """The same problem from det W(0) < 0: it is solved with finite entries."""
     problem = make_problem()
-    return {d: train_runs(p, problem, d, det_sign=-1, tol=p.negative_tol)
-            for d in p.negative_depths}
+    units = [(problem, d, {"det_sign": -1, "tol": p.negative_tol}) for d in p.negative_depths]
+    return dict(zip(p.negative_depths, _train_all(p, units, "det W(0) < 0"), strict=True))
 
 
 def perturbed(p: Params) -> dict[float, Runs]:
@@ -313,7 +326,7 @@ def perturbed(p: Params) -> dict[float, Runs]:
     Its solutions have det W = εW₁₁ + 1; keeping det < 0 while moving toward rank
     one gives W₁₁ → −1/ε.
     """
-    return {eps: train_runs(p, make_problem(eps), p.perturbed_depth,
-                            det_sign=-1, tol=p.perturbed_tol,
-                            max_steps=p.perturbed_max_steps)
-            for eps in p.epsilons}
+    units = [(make_problem(eps), p.perturbed_depth,
+              {"det_sign": -1, "tol": p.perturbed_tol, "max_steps": p.perturbed_max_steps})
+             for eps in p.epsilons]
+    return dict(zip(p.epsilons, _train_all(p, units, "perturbed targets"), strict=True))
