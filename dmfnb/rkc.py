@@ -93,15 +93,19 @@ class RKC(OdeSolver):
     Parameters
     ----------
     fun, t0, y0, t_bound
-        As for any scipy ODE solver (autonomous or not; ``y`` real).
+        As for any scipy ODE solver, for an autonomous system (a gradient flow does not depend on
+        t): the inner stages evaluate ``fun`` at the step's start time. ``y`` real.
     rtol, atol
         Relative and absolute tolerances.
     first_step
         Initial step; default: from the first estimate of ρ.
+    vectorized
+        Accepted for :func:`scipy.integrate.solve_ivp`, which passes it; ``fun`` is always
+        called on one state.
     """
 
     def __init__(self, fun, t0, y0, t_bound, rtol=1e-3, atol=1e-6, first_step=None,
-                 **extraneous):
+                 vectorized=False):
         super().__init__(fun, t0, y0, t_bound, vectorized=False)
         self.rtol, self.atol = float(rtol), float(atol)
         self.f = self.fun(self.t, self.y)
