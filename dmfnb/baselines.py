@@ -33,11 +33,22 @@ class SolverError(RuntimeError):
     """No convex solver returned an (acceptably) optimal solution."""
 
 
-def _max_violation(problem, X) -> float:
-    """Largest |residual| of ``X`` on the observations (entries or measurements)."""
+def _max_violation(problem, X) -> float | np.ndarray:
+    """Largest |residual| of ``X`` on the observations (entries or measurements); for a stack,
+    each run's on its own observations (padding left out)."""
     if isinstance(problem, CompletionProblem):
-        return float(np.max(np.abs((X - problem.target)[problem.mask])))
-    return float(np.max(np.abs(problem._apply(X) - problem.observations)))
+        resid = np.where(problem.mask, X - problem.target, 0.0)
+        off = np.abs(resid).max(axis=(-2, -1))
+    else:
+        valid = problem.weights > 0
+        off = np.abs(np.where(valid, problem._apply(X) - problem.observations, 0.0)).max(axis=-1)
+    return float(off) if np.ndim(off) == 0 else off
+
+
+def _acceptable(violation, tol: float):
+    """Whether a solution short of ``optimal`` is accepted (``accept_inaccurate``): no
+    observation off by more than 2·tol + 1e-6."""
+    return violation <= 2 * tol + 1e-6
 
 
 def min_nuclear_norm(
@@ -124,7 +135,7 @@ def min_nuclear_norm(
         if status == "optimal":
             return (value, info) if return_info else value
         failures.append(f"{solver}: status {status} (max violation {info['max_violation']:.2g})")
-        if fallback is None and info["max_violation"] <= 2 * tol + 1e-6:
+        if fallback is None and _acceptable(info["max_violation"], tol):
             fallback = (value, info)
     if accept_inaccurate and fallback is not None:
         value, info = fallback
@@ -196,17 +207,17 @@ def _graph(problem):
     from scipy.linalg import cho_factor, cho_solve, cholesky, solve_triangular
 
     n, m = problem.shape
-    target = np.asarray(problem.target, dtype=float).reshape(-1, n, m)
+    B = problem.batch or 1
     if isinstance(problem, CompletionProblem):
         # A selects entries: z lives on all nm entries, zero off the mask; AAᵀ = I on the mask.
-        valid = problem.mask.reshape(len(target), n * m)
-        y = np.where(valid, target.reshape(len(target), -1), 0.0)
+        valid = problem.mask.reshape(B, n * m)
+        y = np.where(valid, np.asarray(problem.target, dtype=float).reshape(B, -1), 0.0)
         return (y, valid,
                 lambda X, runs: X.reshape(len(runs), -1) * valid[runs],
                 lambda v, runs: (v * valid[runs]).reshape(-1, n, m),
                 lambda v, runs: np.where(valid[runs], v / 2, v))
     op = np.asarray(problem._op, dtype=float)  # no copy of a float64 design
-    valid = (problem.weights > 0).reshape(len(target), -1)
+    valid = (problem.weights > 0).reshape(B, -1)
     y = np.where(valid, problem.observations.reshape(valid.shape), 0.0)
     if op.ndim == 2:
         counts = valid.sum(axis=1)
@@ -232,7 +243,7 @@ def _graph(problem):
 
             return (y, valid, lambda X, runs: (X.reshape(len(runs), -1) @ op.T) * valid[runs],
                     lambda v, runs: ((v * valid[runs]) @ op).reshape(-1, n, m), solve)
-        op = np.broadcast_to(op, (len(target), *op.shape))
+        op = np.broadcast_to(op, (B, *op.shape))
     ops = op * valid[:, :, None]
     factors = [cho_factor(np.eye(a.shape[0]) + a @ a.T) for a in ops]
 

@@ -169,6 +169,7 @@ def flow(problem, factors, *, time: float, tol: float | None = None, rtol: float
               "time": float(solver.t), "evaluations": evaluations, "stopped": stopped,
               "model": MATRIX.name})
 
+
 def _record_times(record, end: float) -> np.ndarray:
     if isinstance(record, str):
         check_choice("record", record, ("log",))

@@ -21,7 +21,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ...baselines import ADMM, SolverError, admm_nuclear_norm, min_nuclear_norm, min_trace_psd
+from ...baselines import (
+    ADMM,
+    SolverError,
+    _acceptable,
+    _max_violation,
+    admm_nuclear_norm,
+    min_nuclear_norm,
+    min_trace_psd,
+)
 from ...engine import train
 from ...factors import init_factors, stack_factors
 from ...flow import flow
@@ -177,21 +185,13 @@ def _nuclear_stack(problem, tol: float) -> dict:
     ``min_nuclear_norm(..., accept_inaccurate=True)``, a run stopped by the iteration cap counts
     only if no observation is off by more than 2·tol + 1e-6 (and is not ``optimal``)."""
     X, info = admm_nuclear_norm(problem, tol)
-    off = _max_violations(problem, X)
-    bad = ~info["converged"] & (off > 2 * tol + 1e-6)
+    off = _max_violation(problem, X)
+    bad = ~info["converged"] & ~_acceptable(off, tol)
     if bad.any():
         raise SolverError(f"ADMM did not converge on runs {np.flatnonzero(bad).tolist()} of the "
                           f"stack (largest violations {off[bad].max():.2g}); raise max_iters")
     return {"error": problem.reconstruction_error(X), "nuclear": nuclear_norm(X),
             "effective_rank": effective_rank(X), "optimal": info["converged"], "product": X}
-
-
-def _max_violations(problem, X) -> np.ndarray:
-    """Each run's largest |residual| on its own observations (padding left out)."""
-    if isinstance(problem, CompletionProblem):
-        return np.abs(np.where(problem.mask, X - problem.target, 0.0)).max(axis=(1, 2))
-    resid = np.where(problem.weights > 0, problem._apply(X) - problem.observations, 0.0)
-    return np.abs(resid).max(axis=1)
 
 
 def _stacks(block: Instance, problems) -> list[tuple[slice, object]]:
