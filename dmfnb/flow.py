@@ -25,8 +25,13 @@ from .rkc import RKC, spectral_radius
 __all__ = ["flow"]
 
 METHODS = {"RK45": RK45, "DOP853": DOP853, "RK23": RK23, "RKC": RKC}
-# "auto": RK45, and RKC from the first check (every _CHECK_EVERY steps) that finds RK45's step at
-# its stability limit: h·ρ above _STIFF, where RK45's real stability interval is about 3.3/1.2.
+# "auto" checks every _CHECK_EVERY steps. RK45 moves to RKC when its step is at its stability
+# limit (h·ρ above _STIFF; RK45's real stability interval is about 3.3, ρ is 1.2·|λ_max|). RKC
+# moves back when, over its last _CHECK_EVERY steps, it cost more gradient evaluations per unit
+# of flow time than RK45 did over its own last ones: a converging run can be stiff for a while
+# and still cheaper under RK45, whose fifth order takes longer accurate steps than RKC's second.
+# Each move back doubles the checks RK45 waits before it tries RKC again, since a flow that is
+# not worth RKC now may be later (the stiff end of a run that does not recover).
 _CHECK_EVERY = 25
 _STIFF = 2.5
 
@@ -54,10 +59,12 @@ def flow(problem, factors, *, time: float, tol: float | None = None, rtol: float
         ``"RK45"`` (Dormand–Prince 5(4)), ``"DOP853"`` (order 8), ``"RK23"``, ``"RKC"`` (the
         Runge–Kutta–Chebyshev method of :mod:`dmfnb.rkc`, for stiff flows) or ``"auto"``: RK45
         until its steps are held at its stability limit (checked every 25 steps: step × the
-        spectral radius of the Jacobian), then RKC to the end. Near the end of a deep run the
-        flow is stiff and RK45 crawls: on the authors' 100×100 depth-4 instance with m = 1000
-        observations ``"auto"`` took 13 920 evaluations where RK45 took 57 128, for the same
-        error to 4 digits (``benchmarks/bench_flow.py``).
+        spectral radius of the Jacobian), then RKC, and back to RK45 whenever RKC costs more
+        gradient evaluations per unit of flow time than RK45 did (measured over the last 25
+        steps of each). Near the end of a deep run the flow is stiff and RK45 crawls: on the
+        authors' 100×100 depth-4 instance with m = 1000 observations ``"auto"`` took 13 920
+        evaluations where RK45 took 57 128, for the same error to 4 digits
+        (``benchmarks/bench_flow.py``).
     record
         ``"log"``: time 0 and 200 log-spaced times from ``time``·1e-6 to ``time``; or explicit
         increasing flow times in [0, ``time``]. Records between integrator steps come from the
@@ -73,7 +80,7 @@ def flow(problem, factors, *, time: float, tol: float | None = None, rtol: float
     Trajectory
         ``time`` holds each record's flow time and ``steps`` the gradient evaluations used by
         then; ``stop_step`` is the total; ``info`` has ``"time"`` (where it stopped), ``"method"``,
-        ``"switched"`` (the flow time where ``"auto"`` moved to RKC, else None), ``"rtol"``,
+        ``"switched"`` (the flow times where ``"auto"`` changed method, a tuple), ``"rtol"``,
         ``"evaluations"`` and ``"stopped"`` (``"tol"``, ``"time"`` or ``"evaluations"``).
 
     Raises
@@ -132,7 +139,8 @@ def flow(problem, factors, *, time: float, tol: float | None = None, rtol: float
     y0 = np.concatenate([f.ravel() for f in initial]).astype(np.float64)
     solver = METHODS["RK45" if method == "auto" else method](rhs, 0.0, y0, end, rtol=rtol,
                                                               atol=atol)
-    switched, steps = None, 0
+    switches: list[float] = []
+    steps, auto = 0, _Auto()
     loss = take(0.0, y0)
     k = 1 if times.size and times[0] == 0.0 else 0
     converged = tol is not None and loss <= tol
@@ -150,12 +158,8 @@ def flow(problem, factors, *, time: float, tol: float | None = None, rtol: float
         loss = bp.forward(unpack(solver.y))
         converged = tol is not None and loss <= tol
         steps += 1
-        if method == "auto" and switched is None and steps % _CHECK_EVERY == 0:
-            rho, _ = spectral_radius(rhs, solver.t, solver.y, solver.f)
-            if solver.step_size * rho > _STIFF:
-                switched = float(solver.t)
-                solver = RKC(rhs, solver.t, solver.y, end, rtol=rtol, atol=atol,
-                             first_step=solver.step_size)
+        if method == "auto" and steps % _CHECK_EVERY == 0:
+            solver = auto.check(solver, rhs, end, rtol, atol, evaluations, switches)
         if evaluations >= max_evaluations:
             break
     stopped = "tol" if converged else ("time" if solver.status == "finished" else "evaluations")
@@ -164,10 +168,44 @@ def flow(problem, factors, *, time: float, tol: float | None = None, rtol: float
     return _trajectory(
         log, [f.astype(initial[0].dtype) for f in final], stop_step=evaluations,
         converged=bool(converged), keep_products=False, time=np.array(stamps),
-        info={"optimizer": "flow", "method": method, "switched": switched, "rtol": rtol,
+        info={"optimizer": "flow", "method": method, "switched": tuple(switches), "rtol": rtol,
               "atol": atol, "tol": tol,
               "time": float(solver.t), "evaluations": evaluations, "stopped": stopped,
               "model": MATRIX.name})
+
+
+class _Auto:
+    """The state of ``method="auto"`` between its checks: which method is cheaper, measured."""
+
+    def __init__(self):
+        self.mark = (0.0, 0)            # (flow time, evaluations) at the last check
+        self.rate = {RK45: None, RKC: None}  # evaluations per unit of flow time, last measured
+        self.wait, self.backoff = 0, 1  # checks before RK45 may try RKC again
+
+    def check(self, solver, rhs, end, rtol, atol, evaluations, switches):
+        """The solver to go on with."""
+        kind = type(solver)
+        t_mark, e_mark = self.mark
+        if solver.t > t_mark:
+            self.rate[kind] = (evaluations - e_mark) / (solver.t - t_mark)
+        # the spectral radius and a new solver's first evaluations count toward the next rate
+        self.mark = (float(solver.t), evaluations)
+        if kind is RKC:
+            if self.rate[RKC] <= self.rate[RK45]:
+                return solver
+            self.wait, self.backoff = self.backoff, 2 * self.backoff
+            other = RK45
+        else:
+            if self.wait:
+                self.wait -= 1
+                return solver
+            rho, _ = spectral_radius(rhs, solver.t, solver.y, solver.f)
+            if solver.step_size * rho <= _STIFF:
+                return solver
+            other = RKC
+        switches.append(float(solver.t))
+        return other(rhs, solver.t, solver.y, end, rtol=rtol, atol=atol,
+                     first_step=solver.step_size)
 
 
 def _record_times(record, end: float) -> np.ndarray:

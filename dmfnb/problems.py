@@ -243,6 +243,10 @@ class CompletionProblem(Problem):
         )
 
 
+# Bytes of one row block of a shared sensing operator (see SensingProblem._shared_loss_and_gradient)
+_SENSING_BLOCK_BYTES = 1 << 21
+
+
 class SensingProblem(Problem):
     """Matrix sensing: recover ``target`` from m linear measurements y_i = ⟨A_i, W*⟩.
 
@@ -338,6 +342,8 @@ class SensingProblem(Problem):
         return np.matmul(self._op, vec)[..., 0]
 
     def loss_and_gradient(self, W, out=None):
+        if self.shared and isinstance(self.measurements, np.ndarray):
+            return self._shared_loss_and_gradient(W, out)
         resid = self._apply(W) - self.observations
         wr = 2.0 * self.weights * resid
         if self.shared:
@@ -349,6 +355,36 @@ class SensingProblem(Problem):
             grad = out
         loss = np.sum(self.weights * resid**2, axis=-1)
         return (float(loss) if np.ndim(loss) == 0 else loss), grad
+
+    def _shared_loss_and_gradient(self, W, out):
+        # Both products go over the operator one block of rows at a time, the block small enough
+        # to stay in the L2 cache from the forward product to the backward one: the operator is
+        # read from memory once per step instead of twice, and each product is a well-shaped
+        # matrix product. Runs whose measurements have all been used (zero weights from there
+        # on: a stack of nested designs pads every run to the longest) leave the products once
+        # they lead the stack, so a stack ordered by count costs what its runs measure, not
+        # B times the longest design. A small operator is one block: the two plain products.
+        # benchmarks/bench_sensing.py measures both effects.
+        op, V = self._op, W.reshape(W.shape[0], -1)
+        rows = max(1, _SENSING_BLOCK_BYTES // (op.shape[1] * op.itemsize))
+        k = op.shape[0]
+        # per run, 1 + the index of its last measurement with a nonzero weight
+        extent = k - np.argmax(self.weights[:, ::-1] != 0, axis=-1)
+        grad = np.zeros(V.shape, dtype=V.dtype) if out is None else out.reshape(V.shape)
+        if out is not None:
+            grad[...] = 0
+        loss = np.zeros(V.shape[0], dtype=V.dtype)
+        for start in range(0, k, rows):
+            live = extent > start
+            if not live.any():
+                break
+            lo = int(np.argmax(live))  # the runs before lo are done with their measurements
+            block, cut = op[start:start + rows], slice(start, start + rows)
+            weights = self.weights[lo:, cut]
+            resid = V[lo:] @ block.T - self.observations[lo:, cut]
+            grad[lo:] += (2.0 * weights * resid) @ block
+            loss[lo:] += np.sum(weights * resid**2, axis=-1)
+        return loss, (grad.reshape(W.shape) if out is None else out)
 
     def _stack(self, problems):
         targets = np.stack([p.target for p in problems])

@@ -382,3 +382,24 @@ def test_the_flow_integrator_reaches_the_sweeps_solutions(p, sweep):
     with pytest.raises(ValueError, match="integrator"):
         dataclasses.replace(p.completion, integrator="euler")
     assert PAPER.completion.integrator == "flow" and PAPER.sensing.integrator == "normalized"
+
+
+def test_sensing_stacks_travel_as_recipes(p):
+    """A sensing sweep sends its stacks to the workers as recipes (a few hundred bytes, not the
+    design): each builds the very stack, in its dtype, that the chapter would have built here."""
+    import pickle
+
+    q = dataclasses.replace(p, sensing=dataclasses.replace(p.sensing, stack=3, dtype="float32"))
+    grid = lx.make_problems(q, "sensing")
+    order = [(g, k) for k in range(len(grid[0])) for g in range(len(grid))]
+    flat = [grid[g][k] for g, k in order]
+    counts = tuple(q.sensing.observations)
+    for part, here in lx._stacks(q.sensing, flat):
+        recipe = lx._SensingStack(q, counts, len(grid), tuple(order[part]), "float32")
+        built = pickle.loads(pickle.dumps(recipe)).build()
+        assert len(pickle.dumps(recipe)) < here.measurements.nbytes / 2
+        assert built.shared and built.dtype == np.float32
+        for name in ("target", "measurements", "weights", "observations"):
+            assert np.array_equal(getattr(built, name), getattr(here, name)), name
+    whole = lx._SensingStack(q, counts, len(grid), tuple(order)).build()
+    assert np.array_equal(whole.measurements, lx.stack_problems(flat).measurements)

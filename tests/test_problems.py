@@ -97,6 +97,29 @@ def test_sensing_stack_shares_a_nested_design(target):
     assert not dm.stack_problems([probs[1], other]).shared
 
 
+@pytest.mark.parametrize("block_rows", [1, 4, 7, 1000])
+def test_shared_sensing_stack_in_row_blocks(target, monkeypatch, block_rows):
+    """The shared operator is read a row block at a time, and runs that have used all their
+    measurements leave the products: with any block size, any order of the runs and an ``out``
+    array, every run's loss and gradient are those of its own problem."""
+    from dmfnb import problems
+    n2 = target.size
+    monkeypatch.setattr(problems, "_SENSING_BLOCK_BYTES", block_rows * n2 * 8)
+    design = dm.SensingProblem.random(target, 30, seed=1).measurements
+    counts = (3, 30, 11, 3, 17)  # unsorted, two runs done after the first block
+    probs = [dm.SensingProblem(s * target, design[:k])
+             for s, k in zip((1.0, 2.0, -1.0, 0.5, 3.0), counts, strict=True)]
+    shared = dm.stack_problems(probs)
+    assert shared.shared
+    W = np.random.default_rng(3).standard_normal((len(probs), *target.shape))
+    out = np.full_like(W, np.nan)
+    loss, grad = shared.loss_and_gradient(W, out=out)
+    assert grad is out
+    for b, p in enumerate(probs):
+        assert loss[b] == pytest.approx(p.loss(W[b]), rel=1e-13)
+        assert np.allclose(grad[b], p.gradient(W[b]), rtol=1e-12, atol=1e-14)
+
+
 def test_bad_inputs_raise_clear_errors(target):
     comp = dm.CompletionProblem.random(target, 20, seed=1)
     with pytest.raises(ValueError, match="last dimensions must be"):

@@ -146,6 +146,7 @@ def _work(unit: tuple) -> dict:
     ``steps`` counting gradient evaluations); ``("nuclear", problem, tol, solvers)`` the convex
     solution's (its matrix as ``product``, shape (1, n, m))."""
     start = time.process_time()
+    unit = (unit[0], _built(unit[1]), *unit[2:])
     if unit[0] == "train":
         _, problem, depth, scales, seeds, lr, tol, max_steps = unit
         factors = _init_stack(problem.shape, depth, scales, seeds)
@@ -194,6 +195,29 @@ def _nuclear_stack(problem, tol: float) -> dict:
             "effective_rank": effective_rank(X), "optimal": info["converged"], "product": X}
 
 
+@dataclass(frozen=True)
+class _SensingStack:
+    """Runs of a sensing sweep, stacked where they are used: a worker rebuilds the shared design
+    from its seed (about a second for 5000 × 10⁴ entries) instead of receiving it pickled (400 MB
+    in float64, and as much again in pickle buffers), which kept the paper scale above 2 GB."""
+
+    p: Params
+    observations: tuple[int, ...]
+    ground_truths: int
+    # (ground truth, count index) of each run, in stack order
+    runs: tuple[tuple[int, int], ...]
+    dtype: str = "float64"
+
+    def build(self):
+        grid = make_problems(self.p, "sensing", self.observations, self.ground_truths)
+        return stack_problems([grid[g][k] for g, k in self.runs]).astype(self.dtype)
+
+
+def _built(problem):
+    """``problem``, or the stack a :class:`_SensingStack` describes."""
+    return problem.build() if isinstance(problem, _SensingStack) else problem
+
+
 def _stacks(block: Instance, problems) -> list[tuple[slice, object]]:
     """``problems`` cut into the units of ``block``'s runs: stacks of ``block.stack`` runs (all
     in one stack when None) in ``block.dtype`` (small matrices gain from stacking, 100×100 ones
@@ -224,15 +248,16 @@ def _kind_units(p: Params, kind: str, stacks, depth: int, scales, seeds) -> list
                         tol=float(p.tol), max_steps=_max_steps(p, kind))
 
 
-def _nuclear_units(p: Params, problems) -> list[tuple]:
+def _nuclear_units(p: Params, problems, recipe: _SensingStack | None = None) -> list[tuple]:
     """The convex solves of ``problems``: one unit each, except that ADMM takes sensing problems
     sharing one nested design in a single stacked unit, which reads the measurement matrices once
-    per iteration for all of them (``benchmarks/bench_nuclear.py --stack``)."""
+    per iteration for all of them (``benchmarks/bench_nuclear.py --stack``); ``recipe``, when
+    given, describes that stack (built by the worker)."""
     tol, solvers = float(p.nuclear_tol), tuple(p.solvers)
     if solvers == (ADMM,) and len(problems) > 1 and isinstance(problems[0], SensingProblem):
         stacked = stack_problems(problems)
         if stacked.shared:
-            return [("nuclear", stacked, tol, solvers)]
+            return [("nuclear", recipe or stacked, tol, solvers)]
     return [("nuclear", prob, tol, solvers) for prob in problems]
 
 
@@ -420,12 +445,20 @@ def observation_sweep(p: Params, kind: str = "completion", *, depths=None, obser
     flat = [grid[g][k] for g, k in order]
     obs = np.array([int(prob.num_observed) for prob in grid[0]])
     seeds = {d: [_rng_seed(p, "init", d, g * K + k) for g, k in order] for d in depths}
-    stacks = _stacks(block, flat)
+    if kind == "sensing" and block.integrator != "flow":
+        # The stacks and the stacked convex solve as recipes: each worker builds its own.
+        recipe = _SensingStack(p, tuple(int(m) for m in obs), G, tuple(order))
+        size = int(block.stack or len(flat))
+        stacks = [(slice(i, i + size), dataclasses.replace(
+            recipe, runs=recipe.runs[i:i + size], dtype=block.dtype))
+            for i in range(0, len(flat), size)]
+    else:
+        stacks, recipe = _stacks(block, flat), None
     plan = {d: _kind_units(p, kind, stacks, d, [p.init_scale] * (G * K), seeds[d])
             for d in depths}
     if nuclear:
         # First, so that a long stacked ADMM unit starts at once, beside the trainings.
-        plan = {"nuclear": _nuclear_units(p, flat), **plan}
+        plan = {"nuclear": _nuclear_units(p, flat, recipe), **plan}
     done = _run(plan, f"{kind}, {G} ground truths × {K} counts")
     final = {key: np.array([done[d][key].reshape(K, G).T for d in depths])
              for key in ("error", "effective_rank", "nuclear", "steps", "converged")}
