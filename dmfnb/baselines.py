@@ -13,6 +13,7 @@ iteration (``benchmarks/bench_nuclear.py`` times both).
 
 from __future__ import annotations
 
+import itertools
 import time
 import warnings
 
@@ -201,7 +202,7 @@ def _segments(counts):
     each run's own count instead of multiplying padding (with counts 1000…5000, almost half of
     the stack's rows)."""
     edges = np.unique(np.concatenate([[0], counts]))
-    return [(counts > lo, slice(int(lo), int(hi))) for lo, hi in zip(edges[:-1], edges[1:])]
+    return [(counts > lo, slice(int(lo), int(hi))) for lo, hi in itertools.pairwise(edges)]
 
 
 def _graph(problem):

@@ -191,7 +191,7 @@ class _Auto:
         # the spectral radius and a new solver's first evaluations count toward the next rate
         self.mark = (float(solver.t), evaluations)
         if kind is RKC:
-            if self.rate[RKC] <= self.rate[RK45]:
+            if None in self.rate.values() or self.rate[RKC] <= self.rate[RK45]:
                 return solver
             self.wait, self.backoff = self.backoff, 2 * self.backoff
             other = RK45

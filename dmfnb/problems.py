@@ -362,18 +362,15 @@ class SensingProblem(Problem):
         # read from memory once per step instead of twice, and each product is a well-shaped
         # matrix product. Runs whose measurements have all been used (zero weights from there
         # on: a stack of nested designs pads every run to the longest) leave the products once
-        # they lead the stack, so a stack ordered by count costs what its runs measure, not
-        # B times the longest design. A small operator is one block: the two plain products.
+        # they lead the stack, so a stack ordered by count costs about what its runs measure.
+        # A small operator is one block: the two plain products.
         # benchmarks/bench_sensing.py measures both effects.
         op, V = self._op, W.reshape(W.shape[0], -1)
         rows = max(1, _SENSING_BLOCK_BYTES // (op.shape[1] * op.itemsize))
         k = op.shape[0]
         # per run, 1 + the index of its last measurement with a nonzero weight
         extent = k - np.argmax(self.weights[:, ::-1] != 0, axis=-1)
-        grad = np.zeros(V.shape, dtype=V.dtype) if out is None else out.reshape(V.shape)
-        if out is not None:
-            grad[...] = 0
-        loss = np.zeros(V.shape[0], dtype=V.dtype)
+        grad, loss = np.zeros(V.shape, dtype=V.dtype), np.zeros(V.shape[0], dtype=V.dtype)
         for start in range(0, k, rows):
             live = extent > start
             if not live.any():
@@ -384,7 +381,10 @@ class SensingProblem(Problem):
             resid = V[lo:] @ block.T - self.observations[lo:, cut]
             grad[lo:] += (2.0 * weights * resid) @ block
             loss[lo:] += np.sum(weights * resid**2, axis=-1)
-        return loss, (grad.reshape(W.shape) if out is None else out)
+        if out is None:
+            return loss, grad.reshape(W.shape)
+        out[...] = grad.reshape(W.shape)
+        return loss, out
 
     def _stack(self, problems):
         targets = np.stack([p.target for p in problems])

@@ -110,13 +110,15 @@ class Params:
 DEFAULT = Params()
 
 # The authors' 100×100 rank 5. Completion integrates the gradient flow with error control
-# (dmfnb.flow, method "auto": RK45, then RKC once stiff; rtol 1e-6) instead of the authors'
-# normalized step lr 1e-3, which traces the same path: the whole sweep in 261 CPU s instead of
-# 632 s, every median error within 6% of the normalized step's at m = 2000 and 5000
+# (dmfnb.flow, method "auto": RK45, and RKC while the flow is stiff and RKC is cheaper; rtol 1e-6)
+# instead of the authors' normalized step lr 1e-3, which traces the same path: the whole sweep in
+# 186 CPU s instead of 632 s; the median errors within 1.2% of the normalized step's at m = 2000,
+# and up to 16% lower at m = 5000, where the error is set by where the loss crosses tol
 # (benchmarks/bench_flow.py, README "Paper scale"). Each completion run is its own unit and the
 # runs spread over DMFNB_JOBS processes. A sensing step costs 4·m·n² flops per run; a sensing
-# stack shares its measurement matrices (one product per step for all its runs) but pads every run
-# to its largest count, so stacks hold 12 runs of neighbouring counts. Sensing also takes the
+# stack shares its measurement matrices (read once per step for all its runs, a block of rows at
+# a time, skipping each run's padding); stacks of 12 runs of neighbouring counts stop separately
+# and spread over the jobs. Sensing also takes the
 # normalized step at 1e-2 in float32 with a cap of 6000 steps: on the m = 2000 instance at depth 3
 # that ends at error 1.35e-5, against 1.24e-5 for the authors' 1e-3 run to loss 1e-6 (32 310
 # steps, 4.7× the CPU time; float64 gives the same digits at 2.3× the time); the capped runs stall
