@@ -393,13 +393,13 @@ def test_sensing_stacks_travel_as_recipes(p):
     grid = lx.make_problems(q, "sensing")
     order = [(g, k) for k in range(len(grid[0])) for g in range(len(grid))]
     flat = [grid[g][k] for g, k in order]
-    counts = tuple(q.sensing.observations)
-    for part, here in lx._stacks(q.sensing, flat):
-        recipe = lx._SensingStack(q, counts, len(grid), tuple(order[part]), "float32")
+    whole = lx._SensingStack(q, tuple(q.sensing.observations), len(grid), tuple(order))
+    for (part, here), (same, recipe) in zip(lx._stacks(q.sensing, flat),
+                                            lx._stacks(q.sensing, flat, whole), strict=True):
+        assert part == same and recipe.dtype == "float32"
         built = pickle.loads(pickle.dumps(recipe)).build()
         assert len(pickle.dumps(recipe)) < here.measurements.nbytes / 2
         assert built.shared and built.dtype == np.float32
         for name in ("target", "measurements", "weights", "observations"):
             assert np.array_equal(getattr(built, name), getattr(here, name)), name
-    whole = lx._SensingStack(q, counts, len(grid), tuple(order)).build()
-    assert np.array_equal(whole.measurements, lx.stack_problems(flat).measurements)
+    assert np.array_equal(whole.build().measurements, lx.stack_problems(flat).measurements)

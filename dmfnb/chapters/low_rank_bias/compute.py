@@ -218,16 +218,21 @@ def _built(problem):
     return problem.build() if isinstance(problem, _SensingStack) else problem
 
 
-def _stacks(block: Instance, problems) -> list[tuple[slice, object]]:
+def _stacks(block: Instance, problems,
+            recipe: _SensingStack | None = None) -> list[tuple[slice, object]]:
     """``problems`` cut into the units of ``block``'s runs: stacks of ``block.stack`` runs (all
     in one stack when None) in ``block.dtype`` (small matrices gain from stacking, 100×100 ones
     do not, and separate stacks stop separately and spread over the jobs), or one float64 problem
-    per run for the flow. Built once, shared by every depth."""
+    per run for the flow. Built once, shared by every depth. With ``recipe`` (describing all of
+    ``problems``, in order) each stack is the part of the recipe a worker builds instead."""
     if block.integrator == "flow":
         return [(slice(i, i + 1), prob) for i, prob in enumerate(problems)]
     size = int(block.stack or len(problems))
-    return [(slice(i, i + size), stack_problems(problems[i:i + size]).astype(block.dtype))
-            for i in range(0, len(problems), size)]
+    parts = [slice(i, i + size) for i in range(0, len(problems), size)]
+    if recipe is not None:
+        return [(part, dataclasses.replace(recipe, runs=recipe.runs[part], dtype=block.dtype))
+                for part in parts]
+    return [(part, stack_problems(problems[part]).astype(block.dtype)) for part in parts]
 
 
 def _train_units(block: Instance, stacks, depth: int, scales, seeds, *, lr: float, tol: float,
@@ -445,15 +450,10 @@ def observation_sweep(p: Params, kind: str = "completion", *, depths=None, obser
     flat = [grid[g][k] for g, k in order]
     obs = np.array([int(prob.num_observed) for prob in grid[0]])
     seeds = {d: [_rng_seed(p, "init", d, g * K + k) for g, k in order] for d in depths}
-    if kind == "sensing" and block.integrator != "flow":
-        # The stacks and the stacked convex solve as recipes: each worker builds its own.
-        recipe = _SensingStack(p, tuple(int(m) for m in obs), G, tuple(order))
-        size = int(block.stack or len(flat))
-        stacks = [(slice(i, i + size), dataclasses.replace(
-            recipe, runs=recipe.runs[i:i + size], dtype=block.dtype))
-            for i in range(0, len(flat), size)]
-    else:
-        stacks, recipe = _stacks(block, flat), None
+    # Sensing stacks and the stacked convex solve go as recipes: each worker builds its own.
+    recipe = (_SensingStack(p, tuple(int(m) for m in obs), G, tuple(order))
+              if kind == "sensing" else None)
+    stacks = _stacks(block, flat, recipe)
     plan = {d: _kind_units(p, kind, stacks, d, [p.init_scale] * (G * K), seeds[d])
             for d in depths}
     if nuclear:
