@@ -37,12 +37,16 @@ book: $(STAMP) $(VENDOR)  ## execute the chapters (cached) and build the site in
 	$(JB) build . --keep-going $(STATIC_FRESH)
 	@echo "Open file://$(CURDIR)/_build/html/index.html"
 
+# pytest's workers (pytest-xdist): each test file, and so each chapter's cells, stays on one
+# worker. Two workers on the two cores: see the README for the measured times.
+PYTEST_WORKERS ?= 2
+
 # Strict build first (warnings are errors, a failing cell fails it), then pytest: unit tests,
 # every chapter under nbval, and the built site in headless Chromium.
 test: $(STAMP) $(VENDOR) browser
 	$(BIN)/ruff check dmfnb tests benchmarks book
 	$(JB) build . --all -W -n --keep-going
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check dmfnb tests benchmarks book

@@ -1,12 +1,17 @@
 """Speed of the CP tensor step, as ratios measured in one run (the machine's speed cancels out).
 
-The step of :class:`dmfnb.tensors.CPBackprop` at the authors' size (order 4, 10 per mode, 2000
-observed entries, 1000 components) must do N gathers of (m, R) rows, 3N − 3 elementwise
-products of (m, R) arrays and N one-hot products (d_n × m)(m × R) for the scatter-add. The
-*limit* is the time of exactly those operations on preallocated arrays, with no engine around
-them; the ratio says how close a full engine step (``dmfnb.train``, normalized GD) comes to it.
-A naive step (full tensor by einsum, gradients by einsum contractions, no buffers) is shown for
-scale. One BLAS thread, process CPU time. Run ``python benchmarks/bench_tensor.py``.
+Two routes to the loss and gradients of CP factors (:mod:`dmfnb.tensors`):
+
+- *sparse* (:class:`~dmfnb.tensors.CPBackprop`): gathers of the observed rows, elementwise
+  products of (m, R) arrays and one-hot scatter products; its cost grows with m·R·N.
+- *dense* (:class:`~dmfnb.tensors.CPDenseBackprop`): the unfolding W = K_L K_Rᵀ from two
+  Khatri–Rao products and the two gradient products; three P_L × P_R × R matrix products
+  whatever m is. Its *floor* is the time of exactly those three products on preallocated
+  arrays.
+
+``dmfnb.train`` picks the cheaper route (:func:`~dmfnb.tensors.cp_evaluator`); the table gives
+the engine's full step (normalized GD) against both evaluators and the floor. One BLAS thread,
+process CPU time. Run ``python benchmarks/bench_tensor.py``.
 """
 
 from __future__ import annotations
@@ -22,70 +27,69 @@ import numpy as np
 from bench_engine import best_time  # the same measurement as the matrix benchmark
 
 import dmfnb as dm
+from dmfnb import tensors as T
 
 
-def setup(order: int, dim: int, m: int, R: int, dtype):
-    target = dm.cp_target((dim,) * order, 5, seed=0)
-    problem = dm.TensorCompletionProblem.random(target, m, seed=1).astype(dtype)
-    factors = dm.init_cp_factors(problem.shape, R, std=5e-3, seed=2, dtype=dtype)
-    return problem, factors
+def setup(order: int, dim: int, ms: tuple[int, ...], R: int, dtype):
+    """A stack of len(ms) problems (m observed each, padded) and small-init factors."""
+    probs = [dm.TensorCompletionProblem.random(dm.cp_target((dim,) * order, 5, seed=b), m,
+                                               seed=10 + b) for b, m in enumerate(ms)]
+    inits = [dm.init_cp_factors(probs[0].shape, R, std=5e-3, seed=20 + b, dtype=dtype)
+             for b in range(len(ms))]
+    return dm.stack_tensor_problems(probs).astype(dtype), dm.stack_cp_factors(inits)
 
 
-def bench(order: int, dim: int, m: int, R: int, steps: int, repeats: int, dtype) -> dict:
-    problem, factors = setup(order, dim, m, R, dtype)
+def bench(order: int, dim: int, ms: tuple[int, ...], R: int, steps: int, repeats: int,
+          dtype) -> dict:
+    problem, factors = setup(order, dim, ms, R, dtype)
     engine = best_time(lambda: dm.train(problem, factors, lr=1e-2, steps=steps,
                                         optimizer="normalized", record=[0]), repeats) / steps
-    rows = [np.empty((m, R), dtype) for _ in range(order)]
-    work = [np.empty((m, R), dtype) for _ in range(3)]
-    idx = [problem.indices[:, n] for n in range(order)]
-    onehot = [np.zeros((dim, m), dtype) for _ in range(order)]
-    grads = [np.empty((dim, R), dtype) for _ in range(order)]
+    routes = {}
+    for name, cls in (("sparse", T.CPBackprop), ("dense", T.CPDenseBackprop)):
+        ev = cls(problem, factors)
+        routes[name] = best_time(lambda ev=ev: [ev.evaluate(factors) for _ in range(steps)],
+                                 repeats) / steps
+    B, k = len(ms), order // 2
+    P_L, P_R = dim**k, dim ** (order - k)
+    left, right = np.ones((B, P_L, R), dtype), np.ones((B, P_R, R), dtype)
+    W, dl, dr = np.empty((B, P_L, P_R), dtype), np.empty_like(left), np.empty_like(right)
 
-    def limit():
+    def floor():
         for _ in range(steps):
-            for n in range(order):
-                np.take(factors[n], idx[n], axis=0, out=rows[n])
-            for _ in range(3 * order - 3):
-                np.multiply(rows[0], rows[1], out=work[0])
-            for n in range(order):
-                np.matmul(onehot[n], work[0], out=grads[n])
+            np.matmul(left, right.transpose(0, 2, 1), out=W)
+            np.matmul(W, right, out=dl)
+            np.matmul(W.transpose(0, 2, 1), left, out=dr)
 
-    floor = best_time(limit, repeats) / steps
-    letters = "abcdefgh"[:order]
-    full = ",".join(f"{c}r" for c in letters) + "->" + letters
-
-    def naive():
-        for _ in range(max(1, steps // 10)):
-            W = np.einsum(full, *factors, optimize=True)
-            G = problem.gradient(W)
-            for n in range(order):
-                others = [factors[k] for k in range(order) if k != n]
-                spec = letters + "," + ",".join(f"{c}r" for k, c in enumerate(letters)
-                                                 if k != n) + f"->{letters[n]}r"
-                np.einsum(spec, G, *others, optimize=True)
-
-    slow = best_time(naive, 1) / max(1, steps // 10)
+    low = best_time(floor, repeats) / steps
+    picked = type(T.cp_evaluator(problem, factors)).__name__
+    sizes = f"m = {ms[0]}" if len(set(ms)) == 1 else f"m = {min(ms)}–{max(ms)}"
     return {
-        "case": f"order {order}, {dim}/mode, m = {m}, R = {R}, {np.dtype(dtype).name}",
-        "engine": f"{engine * 1e6:,.0f} µs/step",
-        "limit": f"{floor * 1e6:,.0f} µs (gathers, products, scatters only)",
-        "ratio": f"{floor / engine:.0%} of the limit; naive unbuffered {slow * 1e6:,.0f} µs "
-                 f"({slow / engine:.1f}× slower)",
+        "case": f"{B} × order {order}, {dim}/mode, {sizes}, R = {R}, {np.dtype(dtype).name}",
+        "engine": f"{engine * 1e6:,.0f} µs ({picked})",
+        "sparse": f"{routes['sparse'] * 1e6:,.0f} µs",
+        "dense": f"{routes['dense'] * 1e6:,.0f} µs",
+        "ratio": f"{routes['sparse'] / routes['dense']:.1f}×",
+        "floor": f"{low * 1e6:,.0f} µs ({low / routes['dense']:.0%} of dense)",
     }
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=20, help="steps per timed run")
+    parser.add_argument("--steps", type=int, default=10, help="steps per timed run")
     parser.add_argument("--repeats", type=int, default=3, help="take the best of this many")
     args = parser.parse_args(argv)
-    rows = [bench(4, 10, 2000, 1000, args.steps, args.repeats, np.float64),
-            bench(4, 10, 2000, 1000, args.steps, args.repeats, np.float32),
-            bench(3, 8, 200, 50, args.steps * 50, args.repeats, np.float64)]
-    print(f"numpy {np.__version__}, 1 BLAS thread\n")
-    print("| case | engine | limit | ratio |\n|---|---|---|---|")
-    for r in rows:
-        print(f"| {r['case']} | {r['engine']} | {r['limit']} | {r['ratio']} |")
+    s, r = args.steps, args.repeats
+    rows = [bench(4, 10, (2000, 2000), 1000, s, r, np.float64),          # the authors' size
+            bench(4, 10, (2000, 2000), 1000, s, r, np.float32),
+            bench(4, 10, (500, 1000, 2000, 3000) * 2, 1000, s, r, np.float64),  # their sweep
+            bench(3, 8, (200,) * 4, 50, s * 50, r, np.float64),           # the default scale
+            bench(3, 5, (50,), 4, s * 100, r, np.float64)]                # a tiny problem
+    print(f"numpy {np.__version__}, 1 BLAS thread, per step\n")
+    print("| case | engine step (route) | sparse | dense | sparse/dense | dense floor |")
+    print("|---|---|---|---|---|---|")
+    for x in rows:
+        print(f"| {x['case']} | {x['engine']} | {x['sparse']} | {x['dense']} | {x['ratio']} "
+              f"| {x['floor']} |")
 
 
 if __name__ == "__main__":

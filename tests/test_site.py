@@ -7,6 +7,7 @@ than the chapters.
 
 from __future__ import annotations
 
+import fcntl
 import re
 import shutil
 import subprocess
@@ -39,9 +40,15 @@ def _sources() -> list[Path]:
 @pytest.fixture(scope="module")
 def site() -> Path:
     index = HTML / "index.html"
-    if not index.exists() or index.stat().st_mtime < max(p.stat().st_mtime for p in _sources()):
-        subprocess.run([str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT)],
-                       check=True, capture_output=True)
+    # `make test` runs pytest on two xdist workers, and two test files use this fixture: the
+    # lock lets one of them build a stale site while the other waits for it.
+    (ROOT / "_build").mkdir(exist_ok=True)
+    with open(ROOT / "_build" / ".site.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not index.exists() or \
+                index.stat().st_mtime < max(p.stat().st_mtime for p in _sources()):
+            subprocess.run([str(Path(sys.executable).parent / "jupyter-book"), "build",
+                            str(ROOT)], check=True, capture_output=True)
     return HTML
 
 

@@ -72,6 +72,42 @@ def test_gradients_match_finite_differences(order):
             assert np.isclose(grads[n][i, r], fd, rtol=1e-6, atol=1e-10)
 
 
+@pytest.mark.parametrize("shape", [(6, 5), (4, 5, 3), (3, 4, 3, 2), (2, 3, 2, 3, 2)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_dense_and_sparse_evaluators_agree(shape, dtype):
+    # A padded stack (different m), a per-run scale, and both dtypes: the two routes to the
+    # loss and gradients must agree to round-off, and cp_evaluator picks by size.
+    probs = [dm.TensorCompletionProblem.random(dm.cp_target(shape, 2, seed=s), 7 + 5 * s,
+                                               seed=10 + s) for s in range(3)]
+    problem = dm.stack_tensor_problems(probs).astype(dtype)
+    fs = dm.stack_cp_factors([dm.init_cp_factors(shape, 5, std=0.7, seed=20 + s, dtype=dtype)
+                              for s in range(3)])
+    scale = np.array([1.0, 0.5, 0.0], dtype)[:, None, None]
+    sparse, dense = T.CPBackprop(problem, fs), T.CPDenseBackprop(problem, fs)
+    tol = 1e-12 if dtype == np.float64 else 2e-5
+    assert np.allclose(sparse.evaluate(fs, scale), dense.evaluate(fs, scale), rtol=tol, atol=0)
+    for a, b in zip(sparse.grads, dense.grads, strict=True):
+        assert a.dtype == b.dtype == dtype
+        assert np.allclose(a, b, rtol=0, atol=tol * np.abs(a).max())
+    assert not np.any(dense.grads[0][2])  # a zero scale zeroes that run
+    want = dm.stack_cp_factors([[g for g in dm.cp_gradients(q.astype(dtype), [f[b] for f in fs])[1]]
+                                for b, q in enumerate(probs)])
+    for a, b in zip(want, dense.grads, strict=True):
+        assert np.allclose(a[:2], b[:2] / scale[:2], rtol=0, atol=tol * np.abs(a).max())
+    m = problem.indices.shape[-2]
+    pick = T.cp_evaluator(problem, fs)
+    assert isinstance(pick, T.CPDenseBackprop if np.prod(shape) <= 8 * len(shape) * m
+                      else T.CPBackprop)
+
+
+def test_evaluator_choice_follows_size():
+    big = dm.TensorCompletionProblem.random(dm.cp_target((30, 30, 30), 2, seed=0), 100, seed=1)
+    fs = dm.init_cp_factors(big.shape, 3, std=0.1, seed=2)
+    assert type(T.cp_evaluator(big, fs)) is T.CPBackprop  # 27,000 entries, 100 observed
+    dense = dm.TensorCompletionProblem.random(big.target, 2000, seed=1)
+    assert type(T.cp_evaluator(dense, fs)) is T.CPDenseBackprop
+
+
 def test_stacked_equals_one_by_one():
     probs = [dm.TensorCompletionProblem.random(dm.cp_target((5, 4, 3), 2, seed=s), 25 + 5 * s,
                                                seed=10 + s) for s in range(3)]

@@ -96,11 +96,17 @@ def _observations(p: Params, res: Recovery) -> list[Check]:
 def _init(res: Recovery) -> list[Check]:
     med = res.median("tensor")
     rank = res.rank.mean(axis=1)
-    rising_err = bool(np.all(np.diff(med) > 0))
+    # Two stds that both recover sit at the finite run's error floor (≈ 3e-5 at the default
+    # scale), where round-off decides their order: the sparse and dense evaluators, equal to
+    # 1e-15 per step, order 3.3e-5 / 3.7e-5 one way and 3.2e-5 / 3.0e-5 the other. Such a
+    # pair counts as tied; every other pair must rise strictly.
+    both = (med[:-1] < RECOVERY_TOL) & (med[1:] < RECOVERY_TOL)
+    rising_err = bool(np.all((np.diff(med) > 0) | both))
     rising_rank = bool(np.all(np.diff(rank) >= 0)) and rank[-1] > rank[0]
     return [
         check("init-error", "median unobserved error rises with the init std", rising_err,
-              passed=rising_err, expected="strictly increasing",
+              passed=rising_err,
+              expected=f"strictly increasing (ties below {RECOVERY_TOL:.0e})",
               measured=", ".join(f"{v:.1e}" for v in med)),
         check("init-rank", "mean tensor rank rises with the init std", rising_rank,
               passed=rising_rank, expected="non-decreasing, last > first",
