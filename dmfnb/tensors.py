@@ -692,18 +692,22 @@ class CPDenseBackprop:
 
 # The dense route costs 3·∏d_n·R multiply-adds in BLAS, the sparse one about 3N·m·R
 # elementwise operations on (m, R) arrays, memory-bound once those leave the cache.
-# Measured (one BLAS thread): ∏d_n = 10⁴, R = 1000: dense 18× faster at m = 2000 and 31×
-# on the padded sweep stack; 8³ entries, m = 200, R = 50: 2× faster; tiny problems
-# (R ≤ 7, ≤ 243 entries) take 20–50 µs either way. Dense whenever ∏d_n ≤ 8·N·m stays
-# inside the range where it was measured to win.
+# Measured (benchmarks/bench_tensor.py, one BLAS thread): ∏d_n = 10⁴, R = 1000: dense 18–47×
+# faster at m = 2000 and 31–77× on the padded sweep stack; 8³ entries, m = 200, R = 50: 2–3×.
+# Below about 4096 entries × components both are bound by Python's per-call cost and the
+# sparse route, with fewer calls, is faster (5³ entries, m = 50, R = 4: 27 against 38 µs).
 _DENSE_PER_OBSERVATION = 8
+_DENSE_MIN_WORK = 4096
 
 
 def cp_evaluator(problem: TensorCompletionProblem, factors: list[np.ndarray]):
     """The cheaper evaluator for ``problem``: :class:`CPDenseBackprop` when the full tensor has
-    at most 8·N·m entries (m observed per problem), else :class:`CPBackprop`."""
+    at most 8·N·m entries (m observed per problem) and entries × components ≥ 4096, else
+    :class:`CPBackprop`."""
     m = problem.indices.shape[-2]
-    if int(np.prod(problem.shape)) <= _DENSE_PER_OBSERVATION * problem.order * m:
+    size = int(np.prod(problem.shape))
+    if size <= _DENSE_PER_OBSERVATION * problem.order * m and \
+            size * factors[0].shape[-1] >= _DENSE_MIN_WORK:
         return CPDenseBackprop(problem, factors)
     return CPBackprop(problem, factors)
 

@@ -94,10 +94,7 @@ def test_dense_and_sparse_evaluators_agree(shape, dtype):
                                 for b, q in enumerate(probs)])
     for a, b in zip(want, dense.grads, strict=True):
         assert np.allclose(a[:2], b[:2] / scale[:2], rtol=0, atol=tol * np.abs(a).max())
-    m = problem.indices.shape[-2]
-    pick = T.cp_evaluator(problem, fs)
-    assert isinstance(pick, T.CPDenseBackprop if np.prod(shape) <= 8 * len(shape) * m
-                      else T.CPBackprop)
+    assert type(T.cp_evaluator(problem, fs)) is T.CPBackprop  # tiny: 5 components
 
 
 def test_evaluator_choice_follows_size():
@@ -106,6 +103,11 @@ def test_evaluator_choice_follows_size():
     assert type(T.cp_evaluator(big, fs)) is T.CPBackprop  # 27,000 entries, 100 observed
     dense = dm.TensorCompletionProblem.random(big.target, 2000, seed=1)
     assert type(T.cp_evaluator(dense, fs)) is T.CPDenseBackprop
+    small = dm.TensorCompletionProblem.random(dm.cp_target((5, 5, 5), 2, seed=0), 50, seed=1)
+    few = dm.init_cp_factors(small.shape, 4, std=0.1, seed=2)
+    assert type(T.cp_evaluator(small, few)) is T.CPBackprop  # 500 entries × components
+    many = dm.init_cp_factors(small.shape, 50, std=0.1, seed=2)
+    assert type(T.cp_evaluator(small, many)) is T.CPDenseBackprop
 
 
 def test_stacked_equals_one_by_one():

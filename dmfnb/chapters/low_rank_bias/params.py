@@ -112,9 +112,9 @@ DEFAULT = Params()
 # The authors' 100×100 rank 5. Completion integrates the gradient flow with error control
 # (dmfnb.flow, method "auto": RK45, and RKC while the flow is stiff and RKC is cheaper; rtol 1e-6)
 # instead of the authors' normalized step lr 1e-3, which traces the same path: the whole sweep in
-# 186 CPU s instead of 632 s; the median errors within 1.2% of the normalized step's at m = 2000,
-# and up to 16% lower at m = 5000, where the error is set by where the loss crosses tol
-# (benchmarks/bench_flow.py, README "Paper scale"). Each completion run is its own unit and the
+# about 200 CPU s instead of 632 s, with the median errors within 2% of the normalized step's at
+# m = 2000 and 5000 (a flow run stops where its loss crosses tol, inside its last step;
+# benchmarks/bench_flow.py, README "Paper scale"). Each completion run is its own unit and the
 # runs spread over DMFNB_JOBS processes. A sensing step costs 4·m·n² flops per run; a sensing
 # stack shares its measurement matrices (read once per step for all its runs, a block of rows at
 # a time, skipping each run's padding); stacks of 12 runs of neighbouring counts stop separately
