@@ -130,14 +130,15 @@ def check_cp_factors(factors, name: str = "factors") -> list[np.ndarray]:
 
 
 def _khatri_rao(factors, out=None):
-    """Rows of A_1 ⊙ ⋯ ⊙ A_k: (…, d_1⋯d_k, R), row (i_1, …, i_k) in C order."""
+    """Rows of A_1 ⊙ ⋯ ⊙ A_k: (…, d_1⋯d_k, R), row (i_1, …, i_k) in C order; A_1 itself for
+    k = 1. The last product is written into ``out`` when given (a buffer of the result's
+    shape): a fresh array of that size costs its page faults on every step."""
     acc = factors[0]
-    for f in factors[1:]:
-        acc = (acc[..., :, None, :] * f[..., None, :, :]).reshape(
+    for n, f in enumerate(factors[1:], 2):
+        shape = (*acc.shape[:-1], f.shape[-2], acc.shape[-1])
+        dest = out.reshape(shape) if out is not None and n == len(factors) else None
+        acc = np.multiply(acc[..., :, None, :], f[..., None, :, :], out=dest).reshape(
             *acc.shape[:-2], -1, acc.shape[-1])
-    if out is not None:
-        out[...] = acc
-        return out
     return acc
 
 
@@ -619,43 +620,53 @@ class CPDenseBackprop:
         self.problem = problem
         self.order = N = problem.order
         self.batch = problem.batch
-        lead = 1 if self.batch is None else self.batch
+        self._lead = lead = 1 if self.batch is None else self.batch
         dtype = factors[0].dtype
         R = factors[0].shape[-1]
         self.dims = dims = problem.shape
         self.split = k = N // 2
         P_L, P_R = int(np.prod(dims[:k])), int(np.prod(dims[k:]))
-        # The weights as a dense tensor: padding repeats an entry with weight 0, so add.
+        # 2·weight as a dense tensor (the gradient's factor; the loss takes half of it):
+        # padding repeats an entry with weight 0, so add.
         weights = np.zeros((lead, P_L * P_R))
         flat = problem._flat.reshape(lead, -1)
         w = problem.weights.reshape(lead, -1)
         for b in range(lead):
-            np.add.at(weights[b], flat[b], w[b])
-        self.weights = weights.reshape(lead, P_L, P_R).astype(dtype)
-        self.weights2 = (2 * self.weights).astype(dtype)
+            np.add.at(weights[b], flat[b], 2 * w[b])
+        self.weights2 = weights.reshape(lead, P_L, P_R).astype(dtype)
         self.target = problem.target.reshape(lead, P_L, P_R).astype(dtype)
-        self.left = np.empty((lead, P_L, R), dtype)
-        self.right = np.empty((lead, P_R, R), dtype)
+        self.left = self.right = None  # K_L, K_R of the last forward pass, in these buffers
+        self._buffers = (np.empty((lead, P_L, R), dtype), np.empty((lead, P_R, R), dtype))
         self.W = np.empty((lead, P_L, P_R), dtype)
         self.G = np.empty((lead, P_L, P_R), dtype)
         self.dleft = np.empty((lead, P_L, R), dtype)
         self.dright = np.empty((lead, P_R, R), dtype)
+        # Per half, the einsum contracting its ∂ℓ/∂K with all its factors but one.
+        letters = "cdefghijklmnopq"
+        self._specs = []
+        for half in (dims[:k], dims[k:]):
+            modes = letters[:len(half)]
+            self._specs.append([
+                ",".join([f"b{modes}r"] + [f"b{c}r" for c in modes if c != own]) + f"->b{own}r"
+                for own in modes])
         shape = factors[0].shape[:-2]
         self._grads3 = [np.empty((lead, d, R), dtype) for d in dims]
         self.grads = [g.reshape(*shape, d, R) for g, d in zip(self._grads3, dims, strict=True)]
         self.loss = None
 
+    def _halves(self, factors):
+        f3 = [f.reshape(self._lead, *f.shape[-2:]) for f in factors]
+        return f3[:self.split], f3[self.split:]
+
     def forward(self, factors) -> np.ndarray | float:
         """The unfolding and the weighted residual; return the loss (B losses for a stack)."""
-        lead = self.left.shape[0]
-        f3 = [f.reshape(lead, *f.shape[-2:]) for f in factors]
-        _khatri_rao(f3[:self.split], out=self.left)
-        _khatri_rao(f3[self.split:], out=self.right)
+        left, right = self._halves(factors)
+        self.left = _khatri_rao(left, self._buffers[0])
+        self.right = _khatri_rao(right, self._buffers[1])
         np.matmul(self.left, self.right.transpose(0, 2, 1), out=self.W)
         resid = np.subtract(self.W, self.target, out=self.W)
-        np.multiply(self.weights, resid, out=self.G)
-        loss = np.einsum("bij,bij->b", self.G, resid)
         np.multiply(self.weights2, resid, out=self.G)
+        loss = 0.5 * np.einsum("bij,bij->b", self.G, resid)
         self.loss = loss
         return float(loss[0]) if self.batch is None else loss
 
@@ -665,23 +676,14 @@ class CPDenseBackprop:
             self.G *= scale  # a number, or (B, 1, 1) per run
         np.matmul(self.G, self.right, out=self.dleft)
         np.matmul(self.G.transpose(0, 2, 1), self.left, out=self.dright)
-        lead = self.left.shape[0]
-        f3 = [f.reshape(lead, *f.shape[-2:]) for f in factors]
-        k = self.split
-        for group, dK, first in ((f3[:k], self.dleft, 0), (f3[k:], self.dright, k)):
-            dims = [f.shape[-2] for f in group]
-            dK = dK.reshape(lead, *dims, -1)
-            for j in range(len(group)):
-                # Contract ∂ℓ/∂K over every mode of the group but j, with that mode's factor.
-                acc = dK
-                for i in reversed(range(len(group))):
-                    if i == j:
-                        continue
-                    axis = 1 + i  # axes above i are gone, those below still there
-                    shape = [1] * acc.ndim
-                    shape[0], shape[axis], shape[-1] = lead, dims[i], group[i].shape[-1]
-                    acc = (acc * group[i].reshape(shape)).sum(axis=axis)
-                self._grads3[first + j][...] = acc
+        first = 0
+        for half, dK, specs in zip(self._halves(factors), (self.dleft, self.dright),
+                                   self._specs, strict=True):
+            dK = dK.reshape(self._lead, *(f.shape[-2] for f in half), -1)
+            for j, spec in enumerate(specs):
+                others = [f for i, f in enumerate(half) if i != j]
+                np.einsum(spec, dK, *others, out=self._grads3[first + j])
+            first += len(half)
 
     def evaluate(self, factors, scale=None):
         """Loss, with ``grads`` filled: one forward and one backward pass."""
@@ -692,10 +694,11 @@ class CPDenseBackprop:
 
 # The dense route costs 3·∏d_n·R multiply-adds in BLAS, the sparse one about 3N·m·R
 # elementwise operations on (m, R) arrays, memory-bound once those leave the cache.
-# Measured (benchmarks/bench_tensor.py, one BLAS thread): ∏d_n = 10⁴, R = 1000: dense 18–47×
-# faster at m = 2000 and 31–77× on the padded sweep stack; 8³ entries, m = 200, R = 50: 2–3×.
-# Below about 4096 entries × components both are bound by Python's per-call cost and the
-# sparse route, with fewer calls, is faster (5³ entries, m = 50, R = 4: 27 against 38 µs).
+# Measured (benchmarks/bench_tensor.py, one BLAS thread, both kernels): ∏d_n = 10⁴, R = 1000:
+# dense 21–26× faster at m = 2000 and 34–35× on the padded sweep stack of eight; 8³ entries,
+# m = 200, R = 50: 3.5–4.5×. Below about 4096 entries × components both are bound by
+# Python's per-call cost and the sparse route, with fewer calls, is faster (5³ entries,
+# m = 50, R = 4: 22–39 µs against 27–47 µs).
 _DENSE_PER_OBSERVATION = 8
 _DENSE_MIN_WORK = 4096
 
