@@ -41,7 +41,8 @@ def test_params_frozen_and_paper_is_the_authors_setup():
     assert (PAPER.order, PAPER.dim, PAPER.truth_rank, PAPER.observed, PAPER.components,
             PAPER.init_std, PAPER.lr, PAPER.eps, PAPER.tol) == (
         4, 10, 5, 2000, 1000, 5e-3, 1e-2, 1e-6, 1e-8)
-    assert PAPER.steps == 1_000_000
+    assert (PAPER.dtype, PAPER.steps, PAPER.sweep_steps) == ("float32", 100_000, 50_000)
+    assert DEFAULT.dtype == "float64"
     for q in (DEFAULT, PAPER):
         assert q.components > q.truth_rank and q.observed <= q.dim**q.order
         assert all(isinstance(getattr(q, f.name), tuple) for f in dataclasses.fields(Params)
@@ -56,6 +57,16 @@ def test_results_have_the_documented_shapes(p, results):
     obs = results["observations"]
     assert isinstance(obs, Recovery) and obs.tensor.shape == (2, p.seeds)
     assert np.all(np.isfinite(obs.matrix)) and np.all(np.isnan(results["init"].matrix))
+
+
+def test_sweeps_split_over_jobs_give_the_same_numbers(p, results, monkeypatch):
+    # Two worker processes, one stack of runs each and the baseline apart: every run starts
+    # from its own seed, so the numbers are those of the single stack, to the last bit.
+    monkeypatch.setenv("DMFNB_JOBS", "2")
+    split = ch.compute.vs_observations(p)
+    whole = results["observations"]
+    for name in ("tensor", "matrix", "rank", "loss"):
+        np.testing.assert_array_equal(getattr(split, name), getattr(whole, name), err_msg=name)
 
 
 def test_results_round_trip_through_json(results):

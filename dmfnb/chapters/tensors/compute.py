@@ -18,6 +18,7 @@ import numpy as np
 
 from ...engine import train
 from ...factors import init_factors, stack_factors
+from ...infra.parallel import jobs, map_jobs
 from ...problems import CompletionProblem, stack_problems
 from ...tensors import (
     TensorCompletionProblem,
@@ -57,11 +58,17 @@ def make_problem(p: Params, observed: int, seed: int) -> TensorCompletionProblem
 
 
 def train_tensor(p: Params, problems: list[TensorCompletionProblem], stds: list[float], *,
-                 steps: int, record, init_seed: int = 3):
-    """Train one CP factorization per problem, all stacked; init std ``stds[b]`` for run b."""
+                 steps: int, record, init_seed: int = 3, runs: list[int] | None = None):
+    """Train one CP factorization per problem, all stacked; init std ``stds[b]`` for run b.
+
+    ``runs[b]`` is run b's index in its experiment (default ``b``): it picks the init's seed,
+    so a part of an experiment trained apart starts where it would in the whole stack.
+    """
     shape = problems[0].shape
-    factors = [init_cp_factors(shape, p.components, std=s, seed=[p.seed, init_seed, b])
-               for b, s in enumerate(stds)]
+    runs = list(range(len(problems))) if runs is None else runs
+    factors = [init_cp_factors(shape, p.components, std=s, seed=[p.seed, init_seed, b],
+                               dtype=p.dtype)
+               for b, s in zip(runs, stds, strict=True)]
     return train(stack_tensor_problems(problems), stack_cp_factors(factors), lr=p.lr,
                  steps=steps, optimizer="normalized", alpha=p.alpha, eps=p.eps, tol=p.tol,
                  record=record)
@@ -316,15 +323,35 @@ def unfolding_baseline(p: Params, problems: list[TensorCompletionProblem]) -> np
     return np.array([q.unobserved_error(W[b].reshape(q.shape)) for b, q in enumerate(problems)])
 
 
-def _sweep(p: Params, swept: str, values, problems, stds, baseline: bool) -> Recovery:
-    S = len(values)
-    tr = train_tensor(p, problems, stds, steps=p.sweep_steps, record=[0])
+def _sweep_unit(unit) -> tuple[np.ndarray, ...]:
+    """One unit of a sweep, here or in a worker (:func:`map_jobs`): ``("tensor", p, problems,
+    stds, runs)`` gives the runs' unobserved errors, tensor ranks and final losses;
+    ``("baseline", p, problems)`` the unfolding baseline's errors."""
+    kind, p, problems, *rest = unit
+    if kind == "baseline":
+        return (unfolding_baseline(p, problems),)
+    stds, runs = rest
+    tr = train_tensor(p, problems, stds, steps=p.sweep_steps, record=[0], runs=runs)
     final = tr.product
     err = np.array([q.unobserved_error(final[b]) for b, q in enumerate(problems)])
-    mat = unfolding_baseline(p, problems) if baseline else np.full(err.shape, np.nan)
     rank = np.asarray(tensor_rank(tr.factors, threshold=p.rank_threshold))
+    return err, rank, np.asarray(tr.loss[-1])
+
+
+def _sweep(p: Params, swept: str, values, problems, stds, baseline: bool) -> Recovery:
+    # The runs split into one stack per job (a stack's step costs in proportion to its runs);
+    # each run's numbers do not depend on the split, since its init seed is its index.
+    S, B = len(values), len(problems)
+    parts = [c for c in np.array_split(np.arange(B), min(jobs(), B)) if c.size]
+    units = [("tensor", p, [problems[b] for b in c], [stds[b] for b in c], c.tolist())
+             for c in parts]
+    if baseline:
+        units.append(("baseline", p, problems))
+    outs = map_jobs(_sweep_unit, units, desc=f"tensors: {swept} sweep")
+    err, rank, loss = (np.concatenate(x) for x in zip(*outs[:len(parts)], strict=True))
+    mat = outs[-1][0] if baseline else np.full(err.shape, np.nan)
     return Recovery(swept, np.array(values), err.reshape(S, -1), mat.reshape(S, -1),
-                    rank.reshape(S, -1), np.asarray(tr.loss[-1]).reshape(S, -1))
+                    rank.reshape(S, -1), loss.reshape(S, -1))
 
 
 def vs_observations(p: Params) -> Recovery:
