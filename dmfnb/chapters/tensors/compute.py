@@ -342,7 +342,7 @@ def _sweep(p: Params, swept: str, values, problems, stds, baseline: bool) -> Rec
     # The runs split into one stack per job (a stack's step costs in proportion to its runs);
     # each run's numbers do not depend on the split, since its init seed is its index.
     S, B = len(values), len(problems)
-    parts = [c for c in np.array_split(np.arange(B), min(jobs(), B)) if c.size]
+    parts = np.array_split(np.arange(B), min(jobs(), B))
     units = [("tensor", p, [problems[b] for b in c], [stds[b] for b in c], c.tolist())
              for c in parts]
     if baseline:

@@ -35,7 +35,7 @@ class Params:
     eps: float = 1e-6
     # Precision of the CP trainings (the theorem check and the baseline stay float64).
     dtype: str = "float64"
-    # Seeds per setting, trained stacked in one computation.
+    # Seeds per setting, trained stacked in one computation (a sweep: one stack per job).
     seeds: int = 4
     # Base seed: targets, observations and inits draw from their own streams of it.
     seed: int = 0
