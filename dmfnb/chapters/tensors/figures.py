@@ -8,6 +8,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator, NullFormatter
 
 from ...infra.plotting import COLORS
 from .compute import Incremental, Recovery, TheoremCheck
@@ -26,13 +27,19 @@ def components(res: Incremental, run: int = 0) -> Figure:
     ax.axhline(res.threshold * res.truth_norm, color="0.4", ls=":", lw=1)
     ax.set(yscale="log", xlabel="iteration", ylabel=r"component norm $\|W_r\|$",
            title=f"run {run}: largest components")
-    ax.legend(loc="lower right", ncol=2, fontsize=8)
+    # Below the axes: the plateaus of the later components fill the lower right at every scale.
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=min(top.shape[1], 7),
+              fontsize=8, frameon=False, handlelength=1.2, columnspacing=1.0)
     rank = res.rank()
     for b in range(res.count):
         bx.step(res.steps, rank[:, b], where="post", lw=1.4, label=f"run {b}")
     bx.axhline(res.truth_rank, color="0.4", ls="--", lw=1, label="CP rank of W*")
     bx.set(xlabel="iteration", ylabel="significant components", title="tensor rank")
     bx.legend(loc="lower right", fontsize=8)
+    bx.yaxis.set_major_locator(MaxNLocator(integer=True))
+    for a in (ax, bx):
+        # 10⁵ steps at the paper scale: a ×10⁵ offset instead of colliding six-digit labels
+        a.ticklabel_format(axis="x", style="sci", scilimits=(-3, 4), useMathText=True)
     return fig
 
 
@@ -77,5 +84,11 @@ def init_scale(res: Recovery) -> Figure:
     ax.plot(res.values, res.median("tensor"), color=COLORS["blue"], marker="o")
     bx.plot(res.values, res.rank.mean(axis=1), color=COLORS["green"], marker="o")
     ax.set(xscale="log", yscale="log", xlabel="init std", ylabel="error on unobserved entries")
-    bx.set(xscale="log", yscale="log", xlabel="init std", ylabel="tensor rank (final)")
+    bx.set(xscale="log", xlabel="init std", ylabel="tensor rank (final)")
+    bx.yaxis.set_major_locator(MaxNLocator(integer=True))
+    for a in (ax, bx):
+        # the swept stds as the ticks: within a decade the log axis labels its minor ticks,
+        # which collide
+        a.set_xticks(res.values, [f"{v:g}" for v in res.values])
+        a.xaxis.set_minor_formatter(NullFormatter())
     return fig
