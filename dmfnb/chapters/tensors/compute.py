@@ -339,8 +339,10 @@ def _sweep_unit(unit) -> tuple[np.ndarray, ...]:
 
 
 def _sweep(p: Params, swept: str, values, problems, stds, baseline: bool) -> Recovery:
-    # The runs split into one stack per job (a stack's step costs in proportion to its runs);
-    # each run's numbers do not depend on the split, since its init seed is its index.
+    # The runs split into one stack per job (a stack's step costs in proportion to its runs).
+    # A run's init seed is its index, so its numbers do not depend on the split as long as
+    # every stack takes the same evaluator (cp_evaluator): at both scales all take the dense
+    # one, and the split is bit-identical (tests/test_chapter_tensors.py).
     S, B = len(values), len(problems)
     parts = np.array_split(np.arange(B), min(jobs(), B))
     units = [("tensor", p, [problems[b] for b in c], [stds[b] for b in c], c.tolist())
