@@ -6,6 +6,9 @@
 2. B = 64 small runs (10×10 and 20×20, depth 3) trained in one stacked computation against a Python
    loop over the same runs.
 3. Steps per second on the 2×2 problem of the norms chapter, single and stacked.
+4. Plain GD on small stacks, the compiled steps (dmfnb.compiled) against the numpy loop they
+   replace, and above ``dmfnb.compiled.MAX_WORK`` (where train uses numpy) with the compiled
+   steps forced: the crossover that sets the bound.
 
 Both sides of every ratio run on one BLAS thread and are timed in process CPU time, so other work
 on the machine barely moves the figures. Run: ``make bench`` (or
@@ -120,6 +123,35 @@ def bench_tiny(runs: int, steps: int, repeats: int) -> dict:
     }
 
 
+def bench_compiled(n: int, runs: int, steps: int, repeats: int) -> dict:
+    from dmfnb import compiled, engine
+
+    problem = dm.stack_problems([completion(n, max(1, n // 5), max(1, n * n // 2), seed=s)
+                                 for s in range(runs)])
+    factors = dm.stack_factors([dm.init_factors((n, n), 3, scale=1e-1, seed=s) for s in range(runs)])
+    applies = runs * n**3 <= compiled.MAX_WORK
+    stepper, bound = engine.gd_stepper, compiled.MAX_WORK
+
+    def timed(fast: bool) -> float:
+        engine.gd_stepper = stepper if fast else (lambda *a: None)
+        compiled.MAX_WORK = bound if applies else runs * n**3
+        try:
+            return best_time(lambda: dm.train(problem, factors, lr=1e-3, steps=steps, record=[0]),
+                             repeats)
+        finally:
+            engine.gd_stepper, compiled.MAX_WORK = stepper, bound
+
+    timed(True)  # numba compiles (or loads its cache) outside the timing
+    tc, tn = timed(True), timed(False)
+    return {
+        "case": f"plain GD, {runs} × {n}×{n} completion, depth 3"
+                + ("" if applies else " (above MAX_WORK: compiled forced)"),
+        "engine": f"compiled {tc / steps * 1e6:.1f} µs/step",
+        "reference": f"numpy loop {tn / steps * 1e6:.1f} µs/step",
+        "ratio": f"numpy ÷ compiled = {tn / tc:.2f}",
+    }
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=2000, help="steps per timed run")
@@ -131,6 +163,8 @@ def main(argv=None) -> None:
         bench_batched_vs_looped(10, 64, args.steps // 4, args.repeats),
         bench_batched_vs_looped(20, 64, args.steps // 4, args.repeats),
         bench_tiny(64, args.steps * 5, args.repeats),
+        *(bench_compiled(n, runs, args.steps * (5 if n < 10 else 1), args.repeats)
+          for n, runs in ((2, 1), (2, 4), (10, 4), (20, 1), (20, 4), (30, 1))),
     ]
     core = os.environ.get("OPENBLAS_CORETYPE", "auto-detected")
     print(f"numpy {np.__version__}, 1 BLAS thread, OpenBLAS kernel: {core}\n")

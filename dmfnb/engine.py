@@ -20,6 +20,7 @@ from ._validate import (
     check_number,
     show,
 )
+from .compiled import gd_stepper
 from .factors import Backprop, _one_dtype, check_factors, product
 from .infra.backend import namespace, to_host
 from .metrics import effective_rank
@@ -284,10 +285,19 @@ def train(
     if label is not None and not isinstance(label, str):
         raise TypeError(f"label must be a string naming the run, got {type(label).__name__}")
     bar = _progress_bar(progress, steps, label)
+    # Plain GD on a small dense problem: compiled steps between the loop's events.
+    fast = gd_stepper(problem, factors, bp, xp) if optimizer == "gd" else None
     try:
         t = 0
         next_rec = 0
+        shown = 0
         while True:
+            if fast is not None and limit is not None:
+                stop_at = rec_steps[next_rec] if next_rec < len(rec_steps) else steps
+                t = fast(t, min(stop_at, steps), lr_run * active, tol, limit, active)
+                if bar is not None and t - shown >= 1000:
+                    bar.update(t // 1000 * 1000 - shown)
+                    shown = t // 1000 * 1000
             loss = bp.forward(factors)
             loss_run = np.atleast_1d(to_host(loss))
             if limit is None:
@@ -326,7 +336,8 @@ def train(
                     f -= g
             t += 1
             if bar is not None and t % 1000 == 0:
-                bar.update(1000)
+                bar.update(t - shown)
+                shown = t
     finally:
         if bar is not None:
             bar.close()

@@ -69,6 +69,21 @@ def test_sweeps_split_over_jobs_give_the_same_numbers(p, results, monkeypatch):
         np.testing.assert_array_equal(getattr(split, name), getattr(whole, name), err_msg=name)
 
 
+def test_incremental_runs_split_over_jobs_give_the_same_records(p, monkeypatch):
+    # Three runs in two parts, (0, 1) and (2), with a tol that runs 1 and 2 reach and run 0 does
+    # not: the second part stops early. Put on the first part's grid (a stopped run is frozen),
+    # the records are the single stack's, to the last bit.
+    q = dataclasses.replace(p, seeds=3, tol=1e-9)
+    whole = ch.compute.incremental(q)
+    assert np.array_equal(whole.loss[-1] <= q.tol, [False, True, True])
+    monkeypatch.setenv("DMFNB_JOBS", "2")
+    split = ch.compute.incremental(q)
+    for f in dataclasses.fields(whole):
+        a, b = getattr(split, f.name), getattr(whole, f.name)
+        if isinstance(b, np.ndarray):
+            np.testing.assert_array_equal(a, b, err_msg=f.name)
+
+
 def test_results_round_trip_through_json(results):
     for name, result in results.items():
         back = decode(json.loads(json.dumps(encode(result))))

@@ -14,7 +14,7 @@ __all__ = ["DEFAULT", "PAPER", "SCALES", "Params"]
 
 @dataclass(frozen=True)
 class Params:
-    """The chapter's parameters; the defaults are the default scale (about 30 s of CPU)."""
+    """The chapter's parameters; the defaults are the default scale (about 15 s of CPU)."""
 
     # Which scale these values are ("default" or "paper").
     scale: str = "default"
