@@ -19,8 +19,9 @@ import numpy as np
 __all__ = ["MAX_WORK", "gd_stepper"]
 
 # The compiled steps take a stack when runs × (largest factor dimension)³ is at most this: above
-# it numpy's BLAS products win (benchmarks/bench_compiled.py: depth 3, compiled against numpy per
-# step, 2×2 ×1 run 49×, ×4 runs 22×; 10×10 ×4 3.2×; 20×20 ×1 2.2×, ×4 0.76×; 30×30 ×1 1.2×).
+# it numpy's BLAS products are as fast or faster (benchmarks/bench_engine.py, depth 3, numpy ÷
+# compiled per step, Haswell / native kernel: 2×2 ×1 run 75 / 72, ×4 runs 19 / 23; 10×10 ×4
+# 2.9 / 2.9; 20×20 ×1 2.3 / 2.2, ×4 1.03 / 0.92; 30×30 ×1 1.05 / 0.95).
 MAX_WORK = 20_000
 
 _KERNEL = None

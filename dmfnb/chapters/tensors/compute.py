@@ -264,9 +264,13 @@ def _incremental_unit(unit) -> tuple[np.ndarray, ...]:
     p, problems, runs = unit
     tr = train_tensor(p, problems, [p.init_std] * len(problems), steps=p.steps,
                       record=p.record_every, runs=runs)
+    return (tr.steps, tr.loss, tr.error, tr.component_norms, *_final(p, problems, tr))
+
+
+def _final(p: Params, problems, tr) -> tuple[np.ndarray, np.ndarray]:
+    """(B,) unobserved errors and (B,) tensor ranks at the end of the stacked runs ``tr``."""
     final = tr.product
-    return (tr.steps, tr.loss, tr.error, tr.component_norms,
-            np.array([q.unobserved_error(final[b]) for b, q in enumerate(problems)]),
+    return (np.array([q.unobserved_error(final[b]) for b, q in enumerate(problems)]),
             np.asarray(tensor_rank(tr.factors, threshold=p.rank_threshold)))
 
 
@@ -360,10 +364,7 @@ def _sweep_unit(unit) -> tuple[np.ndarray, ...]:
         return (unfolding_baseline(p, problems),)
     stds, runs = rest
     tr = train_tensor(p, problems, stds, steps=p.sweep_steps, record=[0], runs=runs)
-    final = tr.product
-    err = np.array([q.unobserved_error(final[b]) for b, q in enumerate(problems)])
-    rank = np.asarray(tensor_rank(tr.factors, threshold=p.rank_threshold))
-    return err, rank, np.asarray(tr.loss[-1])
+    return (*_final(p, problems, tr), np.asarray(tr.loss[-1]))
 
 
 def _sweep(p: Params, swept: str, values, problems, stds, baseline: bool) -> Recovery:
