@@ -273,12 +273,13 @@ def train(
     zero_loss = model.zero_loss(problem, dtype)
     floor = np.broadcast_to(np.asarray(zero_loss, dtype=float), (runs,))
     xp = namespace(backend)
+    full = factors  # every run's factors; ``factors`` are those the evaluator steps
     bp = model.evaluator(problem, factors, xp)
     lr_run = np.broadcast_to(lr_arr, (runs,)).astype(float)
     active = np.ones(runs, dtype=bool)
     stop_step = np.full(runs, steps)
     # Per-run multipliers with a (B, 1, 1) shape for broadcasting over matrices.
-    shape3 = (runs, 1, 1) if batch is not None else ()
+    shape3 = (-1, 1, 1) if batch is not None else ()
     v = np.zeros(runs)
     log = _new_log()
     limit = None
@@ -287,6 +288,12 @@ def train(
     bar = _progress_bar(progress, steps, label)
     # Plain GD on a small dense problem: compiled steps between the loop's events.
     fast = gd_stepper(problem, factors, bp, xp) if optimizer == "gd" else None
+    # A stack sheds its finished runs (``sel``: the runs still in the evaluator) so that a run
+    # that stops early costs nothing from then on; each run's numbers are those it has in the
+    # whole stack. Not for the compiled steps, whose problems are small, nor on a GPU.
+    shed = batch is not None and fast is None and xp is np and hasattr(model, "take")
+    sel = slice(None)
+    loss_all = np.zeros(runs)
     try:
         t = 0
         next_rec = 0
@@ -298,38 +305,51 @@ def train(
                 if bar is not None and t - shown >= 1000:
                     bar.update(t // 1000 * 1000 - shown)
                     shown = t // 1000 * 1000
+            if shed and not active[sel].all():
+                if not isinstance(sel, slice):
+                    _scatter(full, factors, sel)
+                sel = np.flatnonzero(active)
+                factors = [f[sel] for f in full]
+                bp = model.evaluator(model.take(problem, sel), factors, xp)
             loss = bp.forward(factors)
-            loss_run = np.atleast_1d(to_host(loss))
+            loss_all[sel] = np.atleast_1d(to_host(loss))
             if limit is None:
-                scale = np.maximum(np.maximum(loss_run, floor), np.finfo(float).tiny)
+                scale = np.maximum(np.maximum(loss_all, floor), np.finfo(float).tiny)
                 limit = np.minimum(explode * scale, np.finfo(float).max)
-            if not (loss_run <= limit).all():  # the method: a third of np.all's cost per step
-                _diverged(loss_run, limit, t, lr_run, batch, problem, initial, optimizer,
+            if not (loss_all <= limit).all():  # the method: a third of np.all's cost per step
+                _diverged(loss_all, limit, t, lr_run, batch, problem, initial, optimizer,
                           model)
             if tol is not None:
-                newly = active & (loss_run <= tol)
+                newly = active & (loss_all <= tol)
                 if newly.any():
                     stop_step[newly] = t
                     active &= ~newly
             finished = t >= steps or not active.any()
             if (next_rec < len(rec_steps) and t == rec_steps[next_rec]) or finished:
-                model.record(log, t, loss, problem, bp, factors, top_k, entries, keep_products)
+                if isinstance(sel, slice):
+                    model.record(log, t, loss, problem, bp, factors, top_k, entries,
+                                 keep_products)
+                else:
+                    _scatter(full, factors, sel)
+                    model.record(log, t, loss_all.copy(), problem, None, full, top_k, entries,
+                                 keep_products)
                 while next_rec < len(rec_steps) and rec_steps[next_rec] <= t:
                     next_rec += 1
             if finished:
                 break
+            on = active[sel]
             # Step multipliers go to the factors' dtype: a float32 array times a float64
             # scalar runs numpy's float64 loop with a cast on every element (5× slower).
             if optimizer == "gd":
                 # Pre-scaling G by η (zero for finished runs) makes each update one subtraction.
-                bp.backward(factors, _multiplier(xp, lr_run * active, shape3, dtype, batch))
+                bp.backward(factors, _multiplier(xp, lr_run[sel] * on, shape3, dtype, batch))
                 for f, g in zip(factors, bp.grads, strict=True):
                     f -= g
             else:
                 bp.backward(factors)
                 sq = sum(xp.sum(g * g, axis=(-2, -1)) for g in bp.grads)
-                v = alpha * v + (1 - alpha) * np.atleast_1d(to_host(sq))
-                step = lr_run / (np.sqrt(v / (1 - alpha ** (t + 1))) + eps) * active
+                v[sel] = alpha * v[sel] + (1 - alpha) * np.atleast_1d(to_host(sq))
+                step = lr_run[sel] / (np.sqrt(v[sel] / (1 - alpha ** (t + 1))) + eps) * on
                 step = _multiplier(xp, step, shape3, dtype, batch)
                 for f, g in zip(factors, bp.grads, strict=True):
                     g *= step
@@ -342,6 +362,9 @@ def train(
         if bar is not None:
             bar.close()
 
+    if not isinstance(sel, slice):
+        _scatter(full, factors, sel)
+    factors = full
     stop_step[active] = t
     final_loss = np.atleast_1d(log["loss"][-1])
     converged = final_loss <= tol if tol is not None else np.zeros(runs, dtype=bool)
@@ -426,8 +449,13 @@ class _MatrixModel:
     def product(self, factors):
         return product(factors)
 
+    def take(self, problem, runs):
+        return problem._take(runs)
+
     def record(self, log, t, loss, problem, bp, factors, top_k, entries, keep_products):
-        _record(log, t, loss, problem, bp.W, top_k, entries, keep_products)
+        # bp is None once the evaluator holds only some runs of the stack
+        W = product(factors) if bp is None else bp.W
+        _record(log, t, loss, problem, W, top_k, entries, keep_products)
 
 
 MATRIX = _MatrixModel()
@@ -453,6 +481,12 @@ def _record(log, t, loss, problem, W, top_k, entries, keep_products):
     log["erank"].append(effective_rank(W, singular_values=s))
     if keep_products:
         log["W"].append(W.copy())
+
+
+def _scatter(full, factors, sel) -> None:
+    """Write the stepped runs ``sel`` back into the whole stack's factors."""
+    for whole, part in zip(full, factors, strict=True):
+        whole[sel] = part
 
 
 def _multiplier(xp, per_run: np.ndarray, shape3: tuple, dtype, batch):

@@ -120,6 +120,20 @@ class Problem:
                 setattr(clone, name, convert(value))
         return clone
 
+    def _take(self, runs) -> Problem:
+        """The problems ``runs`` (indices) of a stack, sharing what the whole stack shares: the
+        engine sheds the runs that have stopped."""
+        clone = copy.copy(self)
+        shared = self._shared_arrays()
+        for name, value in vars(self).items():
+            if isinstance(value, np.ndarray) and value.ndim and name not in shared:
+                setattr(clone, name, value[runs])
+        return clone
+
+    def _shared_arrays(self) -> tuple[str, ...]:
+        """Array attributes of a stack that all its problems share (no run axis)."""
+        return ()
+
     def loss_and_gradient(
         self, W: np.ndarray, out: np.ndarray | None = None
     ) -> tuple[np.ndarray | float, np.ndarray]:
@@ -311,6 +325,9 @@ class SensingProblem(Problem):
         """Whether a stack of problems shares one array of measurement matrices."""
         return self.measurements.ndim == 3 and self.target.ndim == 3
 
+    def _shared_arrays(self) -> tuple[str, ...]:
+        return ("measurements",) if self.shared else ()
+
     @property
     def _op(self) -> np.ndarray:
         # The operator as a (k × nm) matrix (a view): one matrix product forward, one back.
@@ -472,6 +489,10 @@ class LeastSquaresProblem(Problem):
                     f"is {low:.3g}; a covariance such as X.T @ X / n is"
                 )
             self.input_covariance = cov
+
+    def _shared_arrays(self) -> tuple[str, ...]:
+        cov = self.input_covariance
+        return ("input_covariance",) if cov is not None and cov.ndim == 2 else ()
 
     def loss_and_gradient(self, W, out=None):
         if self.input_covariance is None:

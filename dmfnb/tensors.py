@@ -428,6 +428,14 @@ class TensorCompletionProblem:
             setattr(clone, name, getattr(self, name).astype(dtype))
         return clone
 
+    def _take(self, runs) -> TensorCompletionProblem:
+        """The problems ``runs`` (indices) of a stack: the engine sheds the runs that stopped."""
+        clone = copy.copy(self)
+        for name, value in vars(self).items():
+            if isinstance(value, np.ndarray) and value.ndim:
+                setattr(clone, name, value[runs])
+        return clone
+
     # -- loss on the full tensor -------------------------------------------------------------
 
     def _check(self, W) -> np.ndarray:
@@ -794,6 +802,9 @@ class _CPModel:
             if not f.flags.c_contiguous:
                 factors[n] = np.ascontiguousarray(f)
         return cp_evaluator(problem, factors)
+
+    def take(self, problem, runs):
+        return problem._take(runs)
 
     def product(self, factors):
         return cp_product(factors)
