@@ -198,6 +198,8 @@ def train(
         gradient with one adaptive step size per run.
     tol
         Stop a run once its loss is ≤ ``tol`` (the authors use 1e-6). ``None``: run all steps.
+        A stopped run of a stack is frozen and leaves the stack's computation (the others go
+        on at the cost of their own number).
     record
         ``"log"`` (about 200 log-spaced steps), an interval k (every k steps), or explicit steps.
         The final state is always recorded.
@@ -410,7 +412,8 @@ class _MatrixModel:
     of :mod:`dmfnb.tensors` does): ``check_problem``, ``check_factors``, ``agree`` (problem in
     the factors' dtype, and the batch size), ``check_entries``, ``zero_loss``, ``evaluator``
     (an object with ``forward(factors) -> loss``, ``backward(factors, scale)`` and ``grads``),
-    ``record`` and ``product``. The loop itself, the optimizers and the stopping rules are shared.
+    ``record``, ``product`` and, optionally, ``take`` (the problems of some runs of a stack, for
+    shedding the runs that stopped). The loop itself, the optimizers and the stopping rules are shared.
     """
 
     name = "matrix"
