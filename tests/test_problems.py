@@ -35,6 +35,42 @@ def test_stack_of_matrices_equals_one_by_one(kind, target):
         assert np.allclose(grads[b], problem.gradient(Ws[b]), rtol=1e-13, atol=0)
 
 
+@pytest.mark.parametrize("kind", [*PROBLEM_KINDS, "shared_covariance", "shared_design",
+                                  "regression"])
+def test_taking_runs_of_a_stack_keeps_their_problems(kind, target):
+    """``_take`` (the engine's shedding) keeps each run's problem and what the stack shares."""
+    n, m = target.shape
+    rng = np.random.default_rng(0)
+    targets = [target * (1 + s) for s in range(4)]
+    if kind == "shared_covariance":  # one (m, m) covariance for a stack of m runs
+        X = rng.standard_normal((30, m))
+        stack = dm.LeastSquaresProblem(np.stack([target] * m), X.T @ X / 30)
+    elif kind == "shared_design":
+        design = dm.SensingProblem.random(target, 20, seed=1).measurements
+        stack = dm.stack_problems([dm.SensingProblem(t, design[:10 + 3 * b])
+                                   for b, t in enumerate(targets)])
+        assert stack.shared
+    elif kind == "regression":
+        stack = dm.stack_problems([dm.RegressionProblem(rng.standard_normal((12, m)),
+                                                        rng.standard_normal((12, n)))
+                                   for _ in range(4)])
+    else:
+        stack = dm.stack_problems([make_problem(kind, t, seed=s)
+                                   for s, t in enumerate(targets)])
+    runs = np.array([1, 3])
+    part = stack._take(runs)
+    assert part.batch == 2 and type(part) is type(stack)
+    Ws = rng.standard_normal((stack.batch, n, m))
+    loss, grad = stack.loss_and_gradient(Ws)
+    loss2, grad2 = part.loss_and_gradient(Ws[runs])
+    assert np.allclose(loss2, loss[runs], rtol=1e-13)
+    assert np.allclose(grad2, grad[runs], rtol=1e-13, atol=1e-15)
+    assert np.allclose(part.reconstruction_error(Ws[runs]),
+                       stack.reconstruction_error(Ws)[runs], rtol=1e-13)
+    if kind == "shared_design":
+        assert part.measurements is stack.measurements  # shared, not copied
+
+
 @pytest.mark.parametrize("kind", PROBLEM_KINDS)
 def test_stacked_problems_equal_single_problems(kind, target):
     problems = [make_problem(kind, target, seed=s) for s in (1, 2, 3)]
