@@ -275,7 +275,6 @@ def train(
     zero_loss = model.zero_loss(problem, dtype)
     floor = np.broadcast_to(np.asarray(zero_loss, dtype=float), (runs,))
     xp = namespace(backend)
-    full = factors  # every run's factors; ``factors`` are those the evaluator steps
     bp = model.evaluator(problem, factors, xp)
     lr_run = np.broadcast_to(lr_arr, (runs,)).astype(float)
     active = np.ones(runs, dtype=bool)
@@ -290,12 +289,14 @@ def train(
     bar = _progress_bar(progress, steps, label)
     # Plain GD on a small dense problem: compiled steps between the loop's events.
     fast = gd_stepper(problem, factors, bp, xp) if optimizer == "gd" else None
-    # A stack sheds its finished runs (``sel``: the runs still in the evaluator) so that a run
-    # that stops early costs nothing from then on; each run's numbers are those it has in the
-    # whole stack. Not for the compiled steps, whose problems are small, nor on a GPU.
+    # A stack sheds the runs that reach tol: the per-run arrays above and ``factors`` then hold
+    # only the runs still stepping, ``ids`` their places in the stack, and ``full`` (the whole
+    # stack's factors) and ``frozen`` (its losses) are brought up to date at each record. A run
+    # that stops early costs nothing from then on, and each run's numbers are those it has in
+    # the whole stack. Not for the compiled steps, whose problems are small, nor on a GPU.
     shed = batch is not None and fast is None and xp is np and hasattr(model, "take")
-    sel = slice(None)
-    loss_all = np.zeros(runs)
+    ids = full = frozen = loss_run = None
+    stopped = False  # some run in the evaluator has stopped since the last shed
     try:
         t = 0
         next_rec = 0
@@ -307,51 +308,57 @@ def train(
                 if bar is not None and t - shown >= 1000:
                     bar.update(t // 1000 * 1000 - shown)
                     shown = t // 1000 * 1000
-            if shed and not active[sel].all():
-                if not isinstance(sel, slice):
-                    _scatter(full, factors, sel)
-                sel = np.flatnonzero(active)
-                factors = [f[sel] for f in full]
-                bp = model.evaluator(model.take(problem, sel), factors, xp)
+            if stopped:
+                stopped = False
+                if ids is None:
+                    ids, full, frozen = np.arange(runs), factors, np.zeros(runs)
+                else:
+                    _scatter(full, factors, ids)
+                frozen[ids] = loss_run
+                ids, lr_run, v, limit = ids[active], lr_run[active], v[active], limit[active]
+                factors = [f[ids] for f in full]
+                active = active[active]
+                bp = model.evaluator(model.take(problem, ids), factors, xp)
             loss = bp.forward(factors)
-            loss_all[sel] = np.atleast_1d(to_host(loss))
+            loss_run = np.atleast_1d(to_host(loss))
             if limit is None:
-                scale = np.maximum(np.maximum(loss_all, floor), np.finfo(float).tiny)
+                scale = np.maximum(np.maximum(loss_run, floor), np.finfo(float).tiny)
                 limit = np.minimum(explode * scale, np.finfo(float).max)
-            if not (loss_all <= limit).all():  # the method: a third of np.all's cost per step
-                _diverged(loss_all, limit, t, lr_run, batch, problem, initial, optimizer,
-                          model)
+            if not (loss_run <= limit).all():  # the method: a third of np.all's cost per step
+                _diverged(loss_run, limit, t, lr_run, batch, problem, initial, optimizer,
+                          model, ids)
             if tol is not None:
-                newly = active & (loss_all <= tol)
+                newly = active & (loss_run <= tol)
                 if newly.any():
-                    stop_step[newly] = t
+                    stop_step[newly if ids is None else ids[newly]] = t
                     active &= ~newly
+                    stopped = shed
             finished = t >= steps or not active.any()
             if (next_rec < len(rec_steps) and t == rec_steps[next_rec]) or finished:
-                if isinstance(sel, slice):
+                if ids is None:
                     model.record(log, t, loss, problem, bp, factors, top_k, entries,
                                  keep_products)
                 else:
-                    _scatter(full, factors, sel)
-                    model.record(log, t, loss_all.copy(), problem, None, full, top_k, entries,
+                    _scatter(full, factors, ids)
+                    frozen[ids] = loss_run
+                    model.record(log, t, frozen.copy(), problem, None, full, top_k, entries,
                                  keep_products)
                 while next_rec < len(rec_steps) and rec_steps[next_rec] <= t:
                     next_rec += 1
             if finished:
                 break
-            on = active[sel]
             # Step multipliers go to the factors' dtype: a float32 array times a float64
             # scalar runs numpy's float64 loop with a cast on every element (5× slower).
             if optimizer == "gd":
                 # Pre-scaling G by η (zero for finished runs) makes each update one subtraction.
-                bp.backward(factors, _multiplier(xp, lr_run[sel] * on, shape3, dtype, batch))
+                bp.backward(factors, _multiplier(xp, lr_run * active, shape3, dtype, batch))
                 for f, g in zip(factors, bp.grads, strict=True):
                     f -= g
             else:
                 bp.backward(factors)
                 sq = sum(xp.sum(g * g, axis=(-2, -1)) for g in bp.grads)
-                v[sel] = alpha * v[sel] + (1 - alpha) * np.atleast_1d(to_host(sq))
-                step = lr_run[sel] / (np.sqrt(v[sel] / (1 - alpha ** (t + 1))) + eps) * on
+                v = alpha * v + (1 - alpha) * np.atleast_1d(to_host(sq))
+                step = lr_run / (np.sqrt(v / (1 - alpha ** (t + 1))) + eps) * active
                 step = _multiplier(xp, step, shape3, dtype, batch)
                 for f, g in zip(factors, bp.grads, strict=True):
                     g *= step
@@ -364,10 +371,10 @@ def train(
         if bar is not None:
             bar.close()
 
-    if not isinstance(sel, slice):
-        _scatter(full, factors, sel)
-    factors = full
-    stop_step[active] = t
+    if ids is not None:
+        _scatter(full, factors, ids)
+        factors = full
+    stop_step[active if ids is None else ids[active]] = t
     final_loss = np.atleast_1d(log["loss"][-1])
     converged = final_loss <= tol if tol is not None else np.zeros(runs, dtype=bool)
     if batch is None:
@@ -500,12 +507,15 @@ def _multiplier(xp, per_run: np.ndarray, shape3: tuple, dtype, batch):
     return xp.asarray(per_run.reshape(shape3).astype(dtype))
 
 
-def _diverged(loss_run, limit, t, lr_run, batch, problem, initial, optimizer, model):
-    bad = int(np.flatnonzero(~(loss_run <= limit))[0])
+def _diverged(loss_run, limit, t, lr_run, batch, problem, initial, optimizer, model,
+              ids=None):
+    # ``ids``: the stack's run of each entry once the stack has shed some (None: all runs)
+    here = int(np.flatnonzero(~(loss_run <= limit))[0])
+    bad = here if ids is None else int(ids[here])
     which = f" (run {bad} of the batch)" if batch is not None else ""
-    value = loss_run[bad]
+    value = loss_run[here]
     what = "is not finite" if not np.isfinite(value) else f"exploded to {value:.3g}"
-    lr = lr_run[bad]
+    lr = lr_run[here]
     suggestion = lr / 10
     if optimizer == "gd" and model is MATRIX:  # the curvature estimate is the matrix model's
         suggestion = min(suggestion, _safe_lr(problem, initial, bad))

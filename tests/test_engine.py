@@ -146,6 +146,17 @@ def test_divergence_is_reported_with_step_and_suggestion():
             lr=stacked_lr, steps=1000)
 
 
+def test_divergence_after_a_shed_names_the_run_of_the_stack():
+    target = dm.low_rank_target((10, 10), 2, seed=0)
+    tiny = dm.CompletionProblem.random(1e-4 * target, 60, seed=1)  # loss ≤ tol at the start
+    problems = [tiny, dm.CompletionProblem.random(target, 60, seed=2)]
+    factors = dm.stack_factors([dm.init_factors((10, 10), 3, scale=1e-3, seed=s)
+                                for s in range(2)])
+    with pytest.raises(dm.DivergenceError, match=r"at step [1-9]\d* \(run 1 of the batch\)"):
+        dm.train(dm.stack_problems(problems), factors, lr=np.array([1e-3, 1e3]), steps=500,
+                 optimizer="normalized", tol=1e-6)
+
+
 def test_bad_training_inputs():
     problems, factors = _runs()
     p, f = problems[0], factors[0]
