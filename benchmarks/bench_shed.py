@@ -3,7 +3,7 @@
 ``dmfnb.train`` drops a run from its evaluator once the run's loss reaches ``tol`` (the run is
 frozen from then on either way): a stack then costs about the sum of its runs' steps instead of
 its size times its longest run. This trains one stack twice, shedding and (with the engine's
-hook switched off) not shedding, and prints CPU seconds, each run's stopping step and the
+problem's ``_take`` removed) not shedding, and prints CPU seconds, each run's stopping step and the
 largest difference between the two results. The stack: the tensors chapter's paper-scale
 observation sweep, its second stack (m = 2000 and 3000, three seeds; order 4, 10 per mode,
 1000 components, float32). One BLAS thread, process CPU time. Run
@@ -28,16 +28,16 @@ from dmfnb.chapters.tensors.params import PAPER
 
 
 def run(problems, steps: int, shed: bool):
-    hook = T._CPModel.take
+    hook = T.TensorCompletionProblem._take
     if not shed:
-        del T._CPModel.take  # the engine sheds only through this hook
+        del T.TensorCompletionProblem._take  # the engine sheds only through this method
     try:
         start = time.process_time()
         tr = compute.train_tensor(PAPER, problems, [PAPER.init_std] * len(problems),
                                   steps=steps, record=[0], runs=list(range(len(problems))))
         return tr, time.process_time() - start
     finally:
-        T._CPModel.take = hook
+        T.TensorCompletionProblem._take = hook
 
 
 def main(argv=None) -> None:

@@ -294,7 +294,7 @@ def train(
     # stack's factors) and ``frozen`` (its losses) are brought up to date at each record. A run
     # that stops early costs nothing from then on, and each run's numbers are those it has in
     # the whole stack. Not for the compiled steps, whose problems are small, nor on a GPU.
-    shed = batch is not None and fast is None and xp is np and hasattr(model, "take")
+    shed = batch is not None and fast is None and xp is np and hasattr(problem, "_take")
     ids = full = frozen = loss_run = None
     stopped = False  # some run in the evaluator has stopped since the last shed
     try:
@@ -318,7 +318,7 @@ def train(
                 ids, lr_run, v, limit = ids[active], lr_run[active], v[active], limit[active]
                 factors = [f[ids] for f in full]
                 active = active[active]
-                bp = model.evaluator(model.take(problem, ids), factors, xp)
+                bp = model.evaluator(problem._take(ids), factors, xp)
             loss = bp.forward(factors)
             loss_run = np.atleast_1d(to_host(loss))
             if limit is None:
@@ -419,8 +419,7 @@ class _MatrixModel:
     of :mod:`dmfnb.tensors` does): ``check_problem``, ``check_factors``, ``agree`` (problem in
     the factors' dtype, and the batch size), ``check_entries``, ``zero_loss``, ``evaluator``
     (an object with ``forward(factors) -> loss``, ``backward(factors, scale)`` and ``grads``),
-    ``record``, ``product`` and, optionally, ``take`` (the problems of some runs of a stack, for
-    shedding the runs that stopped). The loop itself, the optimizers and the stopping rules are shared.
+    ``record`` and ``product``. The loop itself, the optimizers and the stopping rules are shared.
     """
 
     name = "matrix"
@@ -458,9 +457,6 @@ class _MatrixModel:
 
     def product(self, factors):
         return product(factors)
-
-    def take(self, problem, runs):
-        return problem._take(runs)
 
     def record(self, log, t, loss, problem, bp, factors, top_k, entries, keep_products):
         # bp is None once the evaluator holds only some runs of the stack

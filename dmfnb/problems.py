@@ -123,12 +123,7 @@ class Problem:
     def _take(self, runs) -> Problem:
         """The problems ``runs`` (indices) of a stack, sharing what the whole stack shares: the
         engine sheds the runs that have stopped."""
-        clone = copy.copy(self)
-        shared = self._shared_arrays()
-        for name, value in vars(self).items():
-            if isinstance(value, np.ndarray) and value.ndim and name not in shared:
-                setattr(clone, name, value[runs])
-        return clone
+        return take_runs(self, runs, self._shared_arrays())
 
     def _shared_arrays(self) -> tuple[str, ...]:
         """Array attributes of a stack that all its problems share (no run axis)."""
@@ -509,6 +504,16 @@ class LeastSquaresProblem(Problem):
         m = self.shape[1]
         covs = [np.eye(m) if c is None else c for c in covs]
         return LeastSquaresProblem(np.stack([p.target for p in problems]), np.stack(covs))
+
+
+def take_runs(stack, runs, shared=()):
+    """A shallow copy of a stacked problem (any kind) with the runs ``runs`` of every array
+    attribute, except those named in ``shared`` (no run axis) and scalars."""
+    clone = copy.copy(stack)
+    for name, value in vars(stack).items():
+        if isinstance(value, np.ndarray) and value.ndim and name not in shared:
+            setattr(clone, name, value[runs])
+    return clone
 
 
 def stack_problems(problems: Sequence[Problem]) -> Problem:

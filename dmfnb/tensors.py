@@ -29,6 +29,7 @@ from ._validate import (
     factor_arrays,
     show,
 )
+from .problems import take_runs
 
 __all__ = [
     "CPBackprop",
@@ -430,11 +431,7 @@ class TensorCompletionProblem:
 
     def _take(self, runs) -> TensorCompletionProblem:
         """The problems ``runs`` (indices) of a stack: the engine sheds the runs that stopped."""
-        clone = copy.copy(self)
-        for name, value in vars(self).items():
-            if isinstance(value, np.ndarray) and value.ndim:
-                setattr(clone, name, value[runs])
-        return clone
+        return take_runs(self, runs)
 
     # -- loss on the full tensor -------------------------------------------------------------
 
@@ -802,9 +799,6 @@ class _CPModel:
             if not f.flags.c_contiguous:
                 factors[n] = np.ascontiguousarray(f)
         return cp_evaluator(problem, factors)
-
-    def take(self, problem, runs):
-        return problem._take(runs)
 
     def product(self, factors):
         return cp_product(factors)
