@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from . import sensing_pass
 from ._validate import (
     as_matrix_stack,
     as_real_array,
@@ -252,10 +253,6 @@ class CompletionProblem(Problem):
         )
 
 
-# Bytes of one row block of a shared sensing operator (see SensingProblem._shared_loss_and_gradient)
-_SENSING_BLOCK_BYTES = 1 << 21
-
-
 class SensingProblem(Problem):
     """Matrix sensing: recover ``target`` from m linear measurements y_i = ⟨A_i, W*⟩.
 
@@ -369,30 +366,21 @@ class SensingProblem(Problem):
         return (float(loss) if np.ndim(loss) == 0 else loss), grad
 
     def _shared_loss_and_gradient(self, W, out):
-        # Both products go over the operator one block of rows at a time, the block small enough
-        # to stay in the L2 cache from the forward product to the backward one: the operator is
-        # read from memory once per step instead of twice, and each product is a well-shaped
-        # matrix product. Runs whose measurements have all been used (zero weights from there
-        # on: a stack of nested designs pads every run to the longest) leave the products once
-        # they lead the stack, so a stack ordered by count costs about what its runs measure.
-        # A small operator is one block: the two plain products.
-        # benchmarks/bench_sensing.py measures both effects.
-        op, V = self._op, W.reshape(W.shape[0], -1)
-        rows = max(1, _SENSING_BLOCK_BYTES // (op.shape[1] * op.itemsize))
+        # One compiled pass over the operator for both products (dmfnb.sensing_pass:
+        # the operator read once per step, and faster than two BLAS products for a stack;
+        # benchmarks/bench_sensing.py). Runs whose measurements have all been used (zero weights
+        # from there on: a stack of nested designs pads every run to the longest) leave the pass
+        # once they lead the stack, so a stack ordered by count costs about what its runs measure.
+        op, V = self._op, np.ascontiguousarray(W.reshape(W.shape[0], -1))
         k = op.shape[0]
         # per run, 1 + the index of its last measurement with a nonzero weight
         extent = k - np.argmax(self.weights[:, ::-1] != 0, axis=-1)
         grad, loss = np.zeros(V.shape, dtype=V.dtype), np.zeros(V.shape[0], dtype=V.dtype)
-        for start in range(0, k, rows):
-            live = extent > start
-            if not live.any():
-                break
-            lo = int(np.argmax(live))  # the runs before lo are done with their measurements
-            block, cut = op[start:start + rows], slice(start, start + rows)
-            weights = self.weights[lo:, cut]
-            resid = V[lo:] @ block.T - self.observations[lo:, cut]
-            grad[lo:] += (2.0 * weights * resid) @ block
-            loss[lo:] += np.sum(weights * resid**2, axis=-1)
+        if not (V.dtype == op.dtype and sensing_pass.sensing_products(
+                op, V, self.observations, self.weights, extent, grad, loss)):
+            resid = V @ op.T - self.observations
+            grad = (2.0 * self.weights * resid) @ op
+            loss = np.sum(self.weights * resid**2, axis=-1)
         if out is None:
             return loss, grad.reshape(W.shape)
         out[...] = grad.reshape(W.shape)

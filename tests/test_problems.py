@@ -133,18 +133,21 @@ def test_sensing_stack_shares_a_nested_design(target):
     assert not dm.stack_problems([probs[1], other]).shared
 
 
-@pytest.mark.parametrize("block_rows", [1, 4, 7, 1000])
-def test_shared_sensing_stack_in_row_blocks(target, monkeypatch, block_rows):
-    """The shared operator is read a row block at a time, and runs that have used all their
-    measurements leave the products: with any block size, any order of the runs and an ``out``
-    array, every run's loss and gradient are those of its own problem."""
-    from dmfnb import problems
-    n2 = target.size
-    monkeypatch.setattr(problems, "_SENSING_BLOCK_BYTES", block_rows * n2 * 8)
+@pytest.mark.parametrize("runs", [1, 3, 4, 6, 9])
+@pytest.mark.parametrize("compiled", [True, False])
+def test_shared_sensing_stack_in_one_pass(target, monkeypatch, runs, compiled):
+    """A shared operator's rows go four at a time, four runs at a time (dmfnb.sensing_pass), and
+    runs that have used all their measurements leave the pass: with any number of runs, rows
+    that are not a multiple of four, any order of the runs and an ``out`` array, every run's
+    loss and gradient are those of its own problem; the same without numba (two products)."""
+    import dmfnb.sensing_pass
+    if not compiled:
+        monkeypatch.setattr(dmfnb.sensing_pass, "sensing_products", lambda *args: False)
     design = dm.SensingProblem.random(target, 30, seed=1).measurements
-    counts = (3, 30, 11, 3, 17)  # unsorted, two runs done after the first block
+    counts = (3, 30, 11, 3, 17, 29, 1, 30, 6)[:runs]  # unsorted; some done after four rows
+    scales = (1.0, 2.0, -1.0, 0.5, 3.0, -2.0, 1.5, 0.25, 4.0)[:runs]
     probs = [dm.SensingProblem(s * target, design[:k])
-             for s, k in zip((1.0, 2.0, -1.0, 0.5, 3.0), counts, strict=True)]
+             for s, k in zip(scales, counts, strict=True)]
     shared = dm.stack_problems(probs)
     assert shared.shared
     W = np.random.default_rng(3).standard_normal((len(probs), *target.shape))
@@ -154,6 +157,16 @@ def test_shared_sensing_stack_in_row_blocks(target, monkeypatch, block_rows):
     for b, p in enumerate(probs):
         assert loss[b] == pytest.approx(p.loss(W[b]), rel=1e-13)
         assert np.allclose(grad[b], p.gradient(W[b]), rtol=1e-12, atol=1e-14)
+    # float32 sums in float32: the float64 numbers to float32's precision
+    single = shared.astype(np.float32)
+    loss32, grad32 = single.loss_and_gradient(W.astype(np.float32))
+    assert loss32.dtype == grad32.dtype == np.float32
+    assert np.allclose(loss32, loss, rtol=1e-5)
+    assert np.allclose(grad32, grad, rtol=1e-4, atol=1e-5 * np.abs(grad).max())
+    # an overflow is not hidden: the engine sees it as divergence
+    with np.errstate(over="ignore", invalid="ignore"):
+        overflow = shared.loss_and_gradient(np.full_like(W, 1e300))[0]
+    assert not np.isfinite(overflow).any()
 
 
 def test_bad_inputs_raise_clear_errors(target):
