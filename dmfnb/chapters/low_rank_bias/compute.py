@@ -459,6 +459,13 @@ def observation_sweep(p: Params, kind: str = "completion", *, depths=None, obser
     if nuclear:
         # First, so that a long stacked ADMM unit starts at once, beside the trainings.
         plan = {"nuclear": _nuclear_units(p, flat, recipe), **plan}
+    zero_fill = None
+    if kind == "completion":
+        zero_fill = np.array([[prob.zero_fill_error() for prob in row] for row in grid])
+    target_nuclear = np.array([nuclear_norm(row[0].target) for row in grid])
+    # The units hold what they need (a sensing stack as a recipe): the design here (400 MB at
+    # the paper scale) goes before the workers build theirs.
+    del grid, flat, stacks
     done = _run(plan, f"{kind}, {G} ground truths × {K} counts")
     final = {key: np.array([done[d][key].reshape(K, G).T for d in depths])
              for key in ("error", "effective_rank", "nuclear", "steps", "converged")}
@@ -470,9 +477,6 @@ def observation_sweep(p: Params, kind: str = "completion", *, depths=None, obser
             ("error", "nn_error"), ("nuclear", "nn_norm"),
             ("effective_rank", "nn_effective_rank"), ("optimal", "nn_optimal"))}
         cpu["nuclear norm"] = nn["cpu_seconds"]
-    zero_fill = None
-    if kind == "completion":
-        zero_fill = np.array([[prob.zero_fill_error() for prob in row] for row in grid])
     return Sweep(
         kind=kind, shape=shape, rank=rank, observations=obs,
         ratios=obs / degrees_of_freedom(shape, rank), depths=np.array(depths),
@@ -480,8 +484,7 @@ def observation_sweep(p: Params, kind: str = "completion", *, depths=None, obser
         optimizer=block.integrator, max_steps=_max_steps(p, kind),
         dtype="float64" if block.integrator == "flow" else block.dtype,
         solvers=tuple(p.solvers),
-        target_nuclear=np.array([nuclear_norm(row[0].target) for row in grid]),
-        **final, **baseline, zero_fill=zero_fill, cpu_seconds=cpu,
+        target_nuclear=target_nuclear, **final, **baseline, zero_fill=zero_fill, cpu_seconds=cpu,
         wall_seconds=time.perf_counter() - start)
 
 
