@@ -25,6 +25,7 @@ import scipy.linalg
 from ...baselines import min_nuclear_norm, min_trace_psd
 from ...engine import train
 from ...factors import balancedness, gradients, init_factors, product, stack_factors
+from ...infra.parallel import map_jobs
 from ...metrics import numerical_rank
 from ...problems import CompletionProblem, LeastSquaresProblem, stack_problems
 from ...theory.glrl import GLRLResult, greedy_low_rank, mirror_factors, symmetric_mask
@@ -693,20 +694,27 @@ def curvature_path(p, stair: Mapping[int, Staircase],
     dict
         depth → :class:`CurvaturePath`.
     """
-    out = {}
+    units = []
     for depth, res in stair.items():
         run = res.run(p.curvature_rank)
-        problem = LeastSquaresProblem(run.target)
-        H_W = loss_hessian(problem)
         idx = curvature_records(p, len(res.steps))
-        lam = np.array([
-            hessian_eigs(factor_hessian(problem, run.factors_at(i), H_W=H_W),
-                         1)[0][0]
-            for i in idx
-        ])
-        out[depth] = CurvaturePath(depth, p.curvature_rank, res.steps[idx], lam,
-                                   run.loss[idx])
-    return out
+        units.append((depth, p.curvature_rank, run.target, res.steps[idx], run.loss[idx],
+                      [run.factors_at(i) for i in idx]))
+    # The depths' Hessians on DMFNB_JOBS processes, the deepest (largest Hessian) first.
+    units.sort(key=lambda u: -u[0])
+    done = map_jobs(_curvature_unit, units, desc="curvature path")
+    paths = {u[0]: path for u, path in zip(units, done, strict=True)}
+    return {depth: paths[depth] for depth in stair}
+
+
+def _curvature_unit(unit) -> CurvaturePath:
+    """λ_min at each kept record of one run, here or in a worker (:func:`map_jobs`)."""
+    depth, rank, target, steps, loss, factors = unit
+    problem = LeastSquaresProblem(target)
+    H_W = loss_hessian(problem)
+    lam = np.array([hessian_eigs(factor_hessian(problem, fs, H_W=H_W), 1)[0][0]
+                    for fs in factors])
+    return CurvaturePath(depth, rank, steps, lam, loss)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from scipy.optimize import curve_fit
 
 from ...engine import train
 from ...factors import balanced_factors, balancedness, gradients, init_factors, product
+from ...infra.parallel import map_jobs
 from ...problems import CompletionProblem, LeastSquaresProblem, SensingProblem, stack_problems
 from ...targets import low_rank_target
 from ...theory import dynamics as dyn
@@ -951,13 +952,40 @@ def predicted_lift_steps(p, depth: int) -> np.ndarray:
                      for s in sv])
 
 
+def _completion_problem(q) -> CompletionProblem:
+    target = low_rank_target((q.size, q.size), q.rank, seed=q.seed)
+    return CompletionProblem.random(target, q.observations, seed=q.seed + 1)
+
+
+def _completion_run(unit) -> CompletionRun:
+    """One depth of :func:`completion_dynamics`, here or in a worker (:func:`map_jobs`)."""
+    q, depth = unit
+    n = q.size
+    problem = _completion_problem(q)
+    fs = init_factors((n, n), depth, scale=q.init_scale, kind="identity")
+    tr = train(problem, fs, lr=q.lr, steps=q.steps, record=q.record, top_k=q.top_k,
+               label=f"completion dynamics, depth {depth}")
+    S = tr.singular_values
+    final = S[-1]
+    lifted = int(np.sum(final > q.lift_rtol * final[0]))
+    k_max = min(lifted, S.shape[1])
+    half_idx = [int(np.argmax(S[:, k] >= 0.5 * final[k])) for k in range(k_max)]
+    next_at_half = [float(S[half_idx[k], k + 1] / final[k + 1])
+                    for k in range(min(k_max, S.shape[1] - 1))]
+    return CompletionRun(
+        depth=depth, steps=tr.steps, sigma=S, error=tr.error, loss=tr.loss,
+        final_error=float(tr.error[-1]), final_loss=float(tr.loss[-1]), lifted=lifted,
+        half_steps=tr.steps[half_idx], next_at_half=np.array(next_at_half))
+
+
 def completion_dynamics(p) -> CompletionDynamics:
     """Matrix completion by plain GD from W(0) = u₀·I (identity factors).
 
     Records the top ``p.completion.top_k`` singular values every ``p.completion.record``
     iterations and counts the *lifted* ones: final σ_k > ``lift_rtol`` · σ_1. For each lifted
     value the iteration at which it first reaches half its final size, and how far the next one
-    has risen by then (σ_{k+1}(t_k) / σ_{k+1}(end): small means the jumps are staggered).
+    has risen by then (σ_{k+1}(t_k) / σ_{k+1}(end): small means the jumps are staggered). The
+    depths run on ``DMFNB_JOBS`` processes (the deepest first: it takes longest).
 
     Parameters
     ----------
@@ -969,28 +997,14 @@ def completion_dynamics(p) -> CompletionDynamics:
     CompletionDynamics
     """
     q = p.completion
-    n = q.size
-    target = low_rank_target((n, n), q.rank, seed=q.seed)
-    problem = CompletionProblem.random(target, q.observations, seed=q.seed + 1)
-    runs = {}
-    for depth in q.depths:
-        fs = init_factors((n, n), depth, scale=q.init_scale, kind="identity")
-        tr = train(problem, fs, lr=q.lr, steps=q.steps, record=q.record, top_k=q.top_k,
-                   label=f"completion dynamics, depth {depth}")
-        S = tr.singular_values
-        final = S[-1]
-        lifted = int(np.sum(final > q.lift_rtol * final[0]))
-        k_max = min(lifted, S.shape[1])
-        half_idx = [int(np.argmax(S[:, k] >= 0.5 * final[k])) for k in range(k_max)]
-        next_at_half = [float(S[half_idx[k], k + 1] / final[k + 1])
-                        for k in range(min(k_max, S.shape[1] - 1))]
-        runs[depth] = CompletionRun(
-            depth=depth, steps=tr.steps, sigma=S, error=tr.error, loss=tr.loss,
-            final_error=float(tr.error[-1]), final_loss=float(tr.loss[-1]), lifted=lifted,
-            half_steps=tr.steps[half_idx], next_at_half=np.array(next_at_half))
-    return CompletionDynamics(target_sv=np.linalg.svd(target, compute_uv=False)[: q.top_k],
-                              zero_fill=float(problem.zero_fill_error()), rank=q.rank,
-                              runs=runs)
+    depths = sorted(q.depths, reverse=True)
+    done = map_jobs(_completion_run, [(q, d) for d in depths], desc="completion dynamics")
+    by_depth = dict(zip(depths, done, strict=True))
+    problem = _completion_problem(q)
+    return CompletionDynamics(
+        target_sv=np.linalg.svd(problem.target, compute_uv=False)[: q.top_k],
+        zero_fill=float(problem.zero_fill_error()), rank=q.rank,
+        runs={d: by_depth[d] for d in q.depths})
 
 
 # --------------------------------------------------------------------------------------------
