@@ -952,16 +952,10 @@ def predicted_lift_steps(p, depth: int) -> np.ndarray:
                      for s in sv])
 
 
-def _completion_problem(q) -> CompletionProblem:
-    target = low_rank_target((q.size, q.size), q.rank, seed=q.seed)
-    return CompletionProblem.random(target, q.observations, seed=q.seed + 1)
-
-
 def _completion_run(unit) -> CompletionRun:
     """One depth of :func:`completion_dynamics`, here or in a worker (:func:`map_jobs`)."""
-    q, depth = unit
+    q, problem, depth = unit
     n = q.size
-    problem = _completion_problem(q)
     fs = init_factors((n, n), depth, scale=q.init_scale, kind="identity")
     tr = train(problem, fs, lr=q.lr, steps=q.steps, record=q.record, top_k=q.top_k,
                label=f"completion dynamics, depth {depth}")
@@ -997,12 +991,14 @@ def completion_dynamics(p) -> CompletionDynamics:
     CompletionDynamics
     """
     q = p.completion
+    target = low_rank_target((q.size, q.size), q.rank, seed=q.seed)
+    problem = CompletionProblem.random(target, q.observations, seed=q.seed + 1)
     depths = sorted(q.depths, reverse=True)
-    done = map_jobs(_completion_run, [(q, d) for d in depths], desc="completion dynamics")
+    done = map_jobs(_completion_run, [(q, problem, d) for d in depths],
+                    desc="completion dynamics")
     by_depth = dict(zip(depths, done, strict=True))
-    problem = _completion_problem(q)
     return CompletionDynamics(
-        target_sv=np.linalg.svd(problem.target, compute_uv=False)[: q.top_k],
+        target_sv=np.linalg.svd(target, compute_uv=False)[: q.top_k],
         zero_fill=float(problem.zero_fill_error()), rank=q.rank,
         runs={d: by_depth[d] for d in q.depths})
 
