@@ -6,9 +6,10 @@ Aᵀ·r_b: two skinny matrix products with 9–21 columns, which OpenBLAS stream
 of a matrix–vector product's speed (measured 2026-12-03 on this project's machine: 30–38 ms
 for one 5000 × 10⁴ float32 product with 4–12 runs, 14 ms for one run as a matrix–vector
 product). :func:`sensing_products` instead reads each row of A once per step and keeps it in
-cache for both products (``benchmarks/bench_sensing.py``: 1.8–2.2× per step in float32,
-1.1–1.4× in float64). :class:`dmfnb.SensingProblem` uses it for shared stacks, and the two
-numpy products where numba is missing.
+cache for both products (``benchmarks/bench_sensing.py``, 2026-12-03: 1.8–2.3× per step in
+float32 and 1.2–1.4× in float64 with the native OpenBLAS kernel, 1.6–2.0× and 1.6–1.7× with
+the Haswell one). :class:`dmfnb.SensingProblem` uses it for shared stacks, and the two numpy
+products where numba is missing.
 """
 
 from __future__ import annotations
@@ -155,4 +156,3 @@ def sensing_products(op, V, observations, weights, extent, grad, loss) -> bool:
         return False
     kernel(op, V, observations, weights, extent, grad, loss)
     return True
-

@@ -116,11 +116,11 @@ DEFAULT = Params()
 # m = 2000 and 5000 (a flow run stops where its loss crosses tol, inside its last step;
 # benchmarks/bench_flow.py, README "Paper scale"). Each completion run is its own unit and the
 # runs spread over DMFNB_JOBS processes. A sensing step costs 4·m·n² flops per run; a sensing
-# stack shares its measurement matrices (read once per step for all its runs, a block of rows at
-# a time, skipping each run's padding); stacks of 12 runs of neighbouring counts stop separately
-# and spread over the jobs. Sensing also takes the
-# normalized step at 1e-2 in float32 with a cap of 6000 steps: on the m = 2000 instance at depth 3
-# that ends at error 1.35e-5, against 1.24e-5 for the authors' 1e-3 run to loss 1e-6 (32 310
+# stack shares its measurement matrices (read once per step for all its runs, in one compiled
+# pass, dmfnb/sensing_pass.py, skipping each run's padding); stacks of 12 runs of neighbouring
+# counts stop separately and spread over the jobs. Sensing also takes the normalized step at
+# 1e-2 in float32 with a cap of 6000 steps: on the m = 2000 instance at depth 3 that ends at
+# error 1.35e-5, against 1.24e-5 for the authors' 1e-3 run to loss 1e-6 (32 310
 # steps, 4.7× the CPU time; float64 gives the same digits at 2.3× the time); the capped runs stall
 # at loss ≈ 2e-6 (benchmarks/bench_sweep.py). The convex baseline is solved by ADMM: SCS takes
 # minutes per sensing instance; the 21 sensing problems share one nested design and are solved as
