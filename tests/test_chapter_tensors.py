@@ -60,8 +60,9 @@ def test_results_have_the_documented_shapes(p, results):
 
 
 def test_sweeps_split_over_jobs_give_the_same_numbers(p, results, monkeypatch):
-    # Two worker processes, one stack of runs each and the baseline apart: every run starts
-    # from its own seed, so the numbers are those of the single stack, to the last bit.
+    # Two worker processes, every other run in each stack, and the baseline likewise in two
+    # parts: every run starts from its own seed, so the numbers are those of the single stack,
+    # to the last bit.
     monkeypatch.setenv("DMFNB_JOBS", "2")
     split = ch.compute.vs_observations(p)
     whole = results["observations"]

@@ -180,12 +180,18 @@ def _work(unit: tuple) -> dict:
     return out
 
 
+# Over-relaxation of the stacked sensing solve: on the paper scale's 21 problems 1.9 took 750
+# CPU s against 890 at admm_nuclear_norm's 1.6 (fewer iterations for 20 of them, 1.02–1.31×),
+# solutions 3.6e-5 apart (‖ΔX‖_F/‖X‖_F), errors within 0.4% (README, "Paper scale").
+_STACK_RELAX = 1.9
+
+
 def _nuclear_stack(problem, tol: float) -> dict:
     """The ADMM baseline of every run of a stacked problem in one computation, as the
     ``"nuclear"`` unit of :func:`_work` returns it run by run; like
     ``min_nuclear_norm(..., accept_inaccurate=True)``, a run stopped by the iteration cap counts
     only if no observation is off by more than 2·tol + 1e-6 (and is not ``optimal``)."""
-    X, info = admm_nuclear_norm(problem, tol)
+    X, info = admm_nuclear_norm(problem, tol, relax=_STACK_RELAX)
     off = _max_violation(problem, X)
     bad = ~info["converged"] & ~_acceptable(off, tol)
     if bad.any():
