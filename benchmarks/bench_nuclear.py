@@ -11,6 +11,12 @@ stopped (measured). Run: ``python benchmarks/bench_nuclear.py``.
 (3 ground truths × m = 1000…5000, nested designs) solved one at a time against one stacked call
 of ``dm.admm_nuclear_norm`` (``--counts`` picks the counts; CPU seconds on one BLAS thread), and
 prints the largest difference between the two solutions and the iteration counts.
+
+``--iteration`` times the pieces of one iteration of that stacked solve with all 21 problems
+iterating (ms, best of ``--repeat``): the products with A and Aᵀ, the two triangular solves, the
+singular-value decompositions, and, for scale, one pass over the design (a sum: the memory
+bandwidth) and matrix products with 3–96 rows against a square one (GFlop/s): the products of a
+stack are skinny, and bound there.
 """
 
 from __future__ import annotations
@@ -63,6 +69,58 @@ def stacked(counts) -> None:
           f"{int(np.sum(info['converged']))}/{len(flat)}")
 
 
+def best_ms(f, repeat: int) -> float:
+    f()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - t0)
+    return 1e3 * min(times)
+
+
+def iteration(counts, repeat: int) -> None:
+    from dmfnb.baselines import _graph
+
+    p = PAPER
+    grid = lrb.make_problems(p, "sensing", counts)
+    stack = dm.stack_problems([prob for k in range(len(counts)) for prob in (row[k] for row in grid)])
+    del grid
+    _, valid, apply, adjoint, solve = _graph(stack)
+    B, (n, m) = len(valid), stack.shape
+    runs, rng = np.arange(B), np.random.default_rng(0)
+    X = rng.standard_normal((B, n, m))
+    v = np.where(valid, rng.standard_normal(valid.shape), 0.0)
+    op = np.asarray(stack._op, dtype=float)
+    rows = int(valid.sum())
+    print(f"one iteration of the stacked sensing ADMM, {B} problems, m = {list(counts)} "
+          f"({rows} rows in all), float64, ms (best of {repeat}):")
+    pieces = {"A·X (products over the runs' own rows)": lambda: apply(X, runs),
+              "Aᵀ·λ": lambda: adjoint(v, runs),
+              "the two triangular solves": lambda: solve(v, runs),
+              f"{B} SVDs of {n}×{m}": lambda: np.linalg.svd(X, full_matrices=False)}
+    total = 0.0
+    for name, f in pieces.items():
+        ms = best_ms(f, repeat)
+        total += ms
+        extra = ""
+        if name.startswith(("A·X", "Aᵀ")):
+            extra = f" ({2 * rows * n * m / ms / 1e6:.1f} GFlop/s)"
+        print(f"  {name}: {ms:.1f}{extra}")
+    print(f"  sum: {total:.1f}")
+    print(f"  one pass over the {op.shape[0]} × {op.shape[1]} design (op.sum()): "
+          f"{best_ms(op.sum, repeat):.1f} ms ({op.nbytes / 1e9:.1f} GB)")
+    block = op[:1000]
+    for k in (3, 6, 12, 21, 48, 96):
+        Y = rng.standard_normal((k, op.shape[1]))
+        ms = best_ms(lambda Y=Y: Y @ block.T, repeat)
+        print(f"  ({k} × {op.shape[1]}) · ({op.shape[1]} × 1000): "
+              f"{2 * k * op.shape[1] * 1000 / ms / 1e6:.1f} GFlop/s")
+    a, b = rng.standard_normal((2, 2000, 2000))
+    ms = best_ms(lambda: a @ b, repeat)
+    print(f"  square 2000 × 2000 product: {2 * 2000 ** 3 / ms / 1e6:.1f} GFlop/s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--observations", type=int, default=2000)
@@ -70,8 +128,14 @@ def main() -> None:
     parser.add_argument("--scs-limit", type=float, default=300.0)
     parser.add_argument("--stack", action="store_true",
                         help="time the stacked sensing baseline against one solve at a time")
+    parser.add_argument("--iteration", action="store_true",
+                        help="time the pieces of one iteration of the stacked sensing solve")
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--counts", type=int, nargs="+", default=list(PAPER.sensing.observations))
     args = parser.parse_args()
+    if args.iteration:
+        iteration(args.counts, args.repeat)
+        return
     if args.stack:
         stacked(args.counts)
         return
