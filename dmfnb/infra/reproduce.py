@@ -33,7 +33,7 @@ from .scales import SCALES, params
 if TYPE_CHECKING:  # the chapter spec calls into this module, not the other way round
     from .chapter import Chapter
 
-__all__ = ["Report", "chapters", "decode", "encode", "fingerprint", "load_summary", "report",
+__all__ = ["Report", "chapters", "cpu_seconds", "decode", "encode", "fingerprint", "load_summary", "report",
            "reproduce", "verdict"]
 
 _PACKAGE = Path(__file__).resolve().parents[1]
@@ -215,6 +215,19 @@ def load_summary(path: str | Path) -> Report | None:
     return Report.from_json(data)
 
 
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process and of its children that have ended (the
+    workers of a finished :func:`~dmfnb.infra.parallel.map_jobs` call); this process alone where
+    the platform keeps no children's times (Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return time.process_time()
+    own, done = (resource.getrusage(who) for who in (resource.RUSAGE_SELF,
+                                                     resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + done.ru_utime + done.ru_stime
+
+
 def reproduce(chapter: str, scale: str, out: str | Path, *, force: bool = False) -> Report:
     """Run (or resume) every experiment of ``chapter`` at ``scale``; return its :class:`Report`.
 
@@ -244,7 +257,7 @@ def reproduce(chapter: str, scale: str, out: str | Path, *, force: bool = False)
                 print(f"[{chapter}/{step.name}] done earlier: {path}", flush=True)
                 continue
             print(f"[{chapter}/{step.name}] {why}", flush=True)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu_seconds()
         print(f"[{chapter}/{step.name}] running …", flush=True)
         result = step.run(p, results)
         record = {"schema": SCHEMA, "fingerprint": expected, "result": encode(result, step.name)}
@@ -253,7 +266,8 @@ def reproduce(chapter: str, scale: str, out: str | Path, *, force: bool = False)
         if step.figure is not None:
             _save_figure(step.figure(results[step.name]), folder / f"{step.name}.png")
         _atomic_write(path, lambda t, d=data: t.write_text(d))
-        print(f"[{chapter}/{step.name}] finished in {time.perf_counter() - t0:.1f} s", flush=True)
+        print(f"[{chapter}/{step.name}] finished in {time.perf_counter() - t0:.1f} s "
+              f"({cpu_seconds() - c0:.1f} CPU s, workers included)", flush=True)
     rep = report(spec, p, results)
     _atomic_write(folder / "summary.json", lambda t: t.write_text(json.dumps(rep.to_json(), indent=1)))
     print(rep, flush=True)
