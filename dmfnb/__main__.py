@@ -10,7 +10,6 @@ import argparse
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 
@@ -61,7 +60,7 @@ def _parser(chapters: list[str]) -> argparse.ArgumentParser:
 
 def _reproduce(parser: argparse.ArgumentParser, args, known: list[str]) -> int:
     from .infra import backend, parallel
-    from .infra.reproduce import cpu_seconds, reproduce, verdict
+    from .infra.reproduce import reproduce, verdict
     from .infra.scales import current_scale
     from .infra.verdict import record
 
@@ -85,15 +84,12 @@ def _reproduce(parser: argparse.ArgumentParser, args, known: list[str]) -> int:
     os.environ.setdefault("DMFNB_PROGRESS", "1")
     names = known if args.chapter == "all" else [args.chapter]
     reports = []
-    t0, c0 = time.perf_counter(), cpu_seconds()
     for name in names:
         rep = reproduce(name, scale, args.out, force=args.force)
         reports.append(rep)
         if args.record:
             print(f"[{name}] recorded in {record(rep, args.record)}", flush=True)
     ok, line = verdict(reports)
-    print(f"{', '.join(names)}: {time.perf_counter() - t0:.0f} s wall, "
-          f"{cpu_seconds() - c0:.0f} CPU s (workers included)", flush=True)
     print(line, flush=True)
     return 0 if ok else 1
 
