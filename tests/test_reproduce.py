@@ -92,6 +92,7 @@ def test_stale_and_damaged_results_are_recomputed_with_the_reason(tmp_path, monk
     rep = rp.reproduce("toy", "default", tmp_path)
     out = capsys.readouterr().out
     assert "fingerprint differs" in out and "other params" in out
+    assert re.search(r"\[toy/first\] finished in \d+\.\d s \(\d+\.\d CPU s, workers included\)", out)
     assert calls == {"first": 2, "second": 2} and rep.tables[0].rows[0][1] == 4.0
     # A truncated file and a schema-less one are named, and redone.
     (folder / "first.json").write_text('{"schema": 1, "resu')
