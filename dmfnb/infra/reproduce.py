@@ -33,8 +33,8 @@ from .scales import SCALES, params
 if TYPE_CHECKING:  # the chapter spec calls into this module, not the other way round
     from .chapter import Chapter
 
-__all__ = ["Report", "chapters", "cpu_seconds", "decode", "encode", "fingerprint", "load_summary", "report",
-           "reproduce", "verdict"]
+__all__ = ["Report", "chapters", "cpu_seconds", "decode", "encode", "fingerprint", "load_summary",
+           "report", "reproduce", "verdict"]
 
 _PACKAGE = Path(__file__).resolve().parents[1]
 SCHEMA = 1
