@@ -281,6 +281,7 @@ def admm_nuclear_norm(
     *,
     rho: float = 1.0,
     relax: float = 1.6,
+    rank_boost: float = 1.0,
     max_iters: int = 20_000,
     eps_abs: float = 1e-7,
     eps_rel: float = 1e-6,
@@ -309,6 +310,16 @@ def admm_nuclear_norm(
     relax
         Over-relaxation α in (0, 2) (Boyd et al. §3.4.3); 1.6 took 1.3–1.7× fewer iterations
         than 1 on completion and sensing tests (measured).
+    rank_boost
+        Factor ≥ 1 by which ρ jumps, once, for a run whose thresholded iterate has kept one rank
+        k for 50 iterations with 2·k(n + m − k) ≤ its number of observations (twice the
+        dimension of the rank-k matrices: the observations pin such an iterate down). ρ is then
+        held while the rank k keeps k(n + m − k) ≤ the observations, and balanced again where it
+        does not. Residual balancing settles such runs at a ρ where they converge slowly; 1 (the
+        default) never jumps. Measured with 16 on sensing problems that recover (50×50 rank 3,
+        70×70 rank 5): 1.8–2.7× fewer iterations (2695–4214 before); on the paper scale's 21
+        sensing problems 1.5–3.2× for the 12 that recover, the others' solves unchanged to the
+        last bit (the bound never held there).
     max_iters, eps_abs, eps_rel
         Iteration cap (per run) and stopping tolerances.
 
@@ -330,6 +341,8 @@ def admm_nuclear_norm(
     for name, value in (("rho", rho), ("eps_abs", eps_abs), ("eps_rel", eps_rel)):
         check_number(name, value, low=0, what="a positive number")
     check_number("relax", relax, low=0, high=2, what="a number in (0, 2) (1 = plain ADMM)")
+    check_number("rank_boost", rank_boost, low=1, low_inclusive=True,
+                 what="a number ≥ 1 (1 = no jump)")
     check_integer("max_iters", max_iters, minimum=1)
     y, valid, apply, adjoint, solve = _graph(problem)
     B, n, m = len(y), *problem.shape
@@ -341,6 +354,10 @@ def admm_nuclear_norm(
     x, z = np.zeros((B, n, m)), np.zeros(y.shape)
     ux, uz = np.zeros_like(x), np.zeros_like(z)  # scaled dual variables
     r = np.full(B, float(rho))
+    observed = valid.sum(axis=1)
+    # Per run: the rank of the last thresholded iterate, for how many iterations it has kept it
+    # within the bound of ``rank_boost``'s jump, and whether ρ has jumped.
+    rank, settled, boosted = np.full(B, -1), np.zeros(B, int), np.zeros(B, bool)
     out = {"X": np.zeros((B, n, m)), "converged": np.zeros(B, bool),
            "iterations": np.zeros(B, int), "rho": np.zeros(B),
            "primal_residual": np.zeros(B), "dual_residual": np.zeros(B)}
@@ -350,6 +367,11 @@ def admm_nuclear_norm(
         U, s, Vt = np.linalg.svd(x - ux, full_matrices=False)
         s = np.maximum(s - 1.0 / r[:, None], 0.0)
         xh = (U * s[:, None, :]) @ Vt
+        k = np.count_nonzero(s, axis=1)
+        dim = k * (n + m - k)  # of the rank-k matrices
+        pinned = (k > 0) & (dim <= observed[runs])
+        settled = np.where(pinned & (2 * dim <= observed[runs]) & (k == rank), settled + 1, 0)
+        rank = k
         zh = np.clip(z - uz, lo[runs], hi[runs])
         # Over-relaxation (Boyd et al. 2011, §3.4.3): project a point past the prox output.
         xr, zr = relax * xh + (1 - relax) * x, relax * zh + (1 - relax) * z
@@ -376,8 +398,13 @@ def admm_nuclear_norm(
             go = ~stop
             runs, x, z, ux, uz, r = runs[go], x[go], z[go], ux[go], uz[go], r[go]
             primal, dual = primal[go], dual[go]
+            rank, settled, boosted, pinned = rank[go], settled[go], boosted[go], pinned[go]
         up, down = primal > 10 * dual, dual > 10 * primal
         scale = np.where(up, 2.0, np.where(down, 0.5, 1.0))
+        if rank_boost > 1:
+            jump = ~boosted & (settled >= 50)
+            scale = np.where(jump, rank_boost, np.where(boosted & pinned, 1.0, scale))
+            boosted |= jump
         r = r * scale
         ux /= scale[:, None, None]
         uz /= scale[:, None]
