@@ -55,10 +55,16 @@ def solve(problem, solver: str, **options) -> dict:
             "iterations": info["iterations"]}
 
 
+def sensing_problems(counts) -> list:
+    """The chapter's sensing problems at ``counts``, in its stack's order (by count, then ground
+    truth)."""
+    grid = lrb.make_problems(PAPER, "sensing", counts)
+    return [row[k] for k in range(len(counts)) for row in grid]
+
+
 def stacked(counts) -> None:
     p = PAPER
-    grid = lrb.make_problems(p, "sensing", counts)
-    flat = [prob for k in range(len(counts)) for prob in (row[k] for row in grid)]
+    flat = sensing_problems(counts)
     t0 = time.process_time()
     singles = [dm.admm_nuclear_norm(prob, p.nuclear_tol) for prob in flat]
     one = time.process_time() - t0
@@ -76,8 +82,7 @@ def stacked(counts) -> None:
 
 def boosted(counts, boost: float) -> None:
     p = PAPER
-    grid = lrb.make_problems(p, "sensing", counts)
-    stack = dm.stack_problems([prob for row in grid for prob in row])
+    stack = dm.stack_problems(sensing_problems(counts))
     runs = {}
     for factor in (1.0, boost):
         t0 = time.process_time()
@@ -87,14 +92,14 @@ def boosted(counts, boost: float) -> None:
     (t1, X1, i1, e1), (tb, Xb, ib, eb) = runs[1.0], runs[boost]
     apart = (np.linalg.norm((Xb - X1).reshape(len(X1), -1), axis=1)
              / np.linalg.norm(X1.reshape(len(X1), -1), axis=1))
-    print(f"sensing 100×100 rank 5, m = {list(counts)} × {len(grid)} ground truths: rank_boost 1 "
+    print(f"sensing 100×100 rank 5, m = {list(counts)}, {len(X1)} problems: rank_boost 1 "
           f"{t1:.1f} CPU s, {boost:g} {tb:.1f} CPU s ({t1 / tb:.2f}×); converged "
           f"{int(i1['converged'].sum())} / {int(ib['converged'].sum())} of {len(X1)}")
     print("| ground truth | m | iterations (1) | iterations (boost) | error (1) | error (boost) "
           "| ‖ΔX‖_F/‖X‖_F |")
     print("|---|---|---|---|---|---|---|")
     for b in range(len(X1)):
-        g, k = divmod(b, len(counts))
+        k, g = divmod(b, len(X1) // len(counts))
         print(f"| {g} | {counts[k]} | {i1['iterations'][b]} | {ib['iterations'][b]} "
               f"| {e1[b]:.4e} | {eb[b]:.4e} | {apart[b]:.1e} |")
 
@@ -109,10 +114,7 @@ def best_ms(f, repeat: int) -> float:
 def iteration(counts, repeat: int) -> None:
     from dmfnb.baselines import _graph
 
-    p = PAPER
-    grid = lrb.make_problems(p, "sensing", counts)
-    stack = dm.stack_problems([prob for k in range(len(counts)) for prob in (row[k] for row in grid)])
-    del grid
+    stack = dm.stack_problems(sensing_problems(counts))
     _, valid, apply, adjoint, solve = _graph(stack)
     B, (n, m) = len(valid), stack.shape
     runs, rng = np.arange(B), np.random.default_rng(0)
