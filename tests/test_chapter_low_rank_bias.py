@@ -407,8 +407,9 @@ def test_sensing_stacks_travel_as_recipes(p):
 
 def test_stacked_sensing_baseline_solves_each_problem(p):
     """The paper scale's convex baseline: one stacked ADMM unit for every sensing problem of a
-    nested design (over-relaxed, lx._STACK_RELAX) gives each problem its minimum-nuclear-norm
-    solution, as CLARABEL solves it alone."""
+    nested design (over-relaxed, lx._STACK_RELAX, with ρ's jump, lx._STACK_BOOST, which the
+    m = 45 runs take: 45 ≥ 2·15) gives each problem its minimum-nuclear-norm solution, as
+    CLARABEL solves it alone."""
     q = dataclasses.replace(p, solvers=("ADMM",))
     grid = lx.make_problems(q, "sensing")
     flat = [prob for row in grid for prob in row]
