@@ -70,6 +70,26 @@ def test_sweeps_split_over_jobs_give_the_same_numbers(p, results, monkeypatch):
         np.testing.assert_array_equal(getattr(split, name), getattr(whole, name), err_msg=name)
 
 
+def test_flow_baseline_ends_where_the_normalized_step_does(p):
+    # The paper scale's baseline integrates the unfolding's gradient flow to tol instead of
+    # taking normalized steps: run long enough to pass tol, the step ends at the flow's
+    # unobserved errors (measured: within 0.3%). The bound fails where either stops short:
+    # the step after 2000 steps (one error 2.2× the flow's), the flow at tol 1e-6 (11% away).
+    q = dataclasses.replace(p, tol=1e-8, baseline_steps=30_000)
+    problems = [ch.compute.make_problem(q, m, s) for m in (50, 200) for s in range(2)]
+    steps = ch.compute.unfolding_baseline(q, problems)
+    by_flow = ch.compute.unfolding_baseline(
+        dataclasses.replace(q, baseline_integrator="flow"), problems)
+    np.testing.assert_allclose(by_flow, steps, rtol=2e-2)
+    assert by_flow.min() > 0.1  # too few entries for a matrix: the baseline fails, as at scale
+    with pytest.raises(ValueError, match="tol"):
+        ch.compute.unfolding_baseline(
+            dataclasses.replace(q, baseline_integrator="flow", tol=None), problems)
+    with pytest.raises(ValueError, match="baseline_integrator"):
+        ch.compute.unfolding_baseline(
+            dataclasses.replace(q, baseline_integrator="rk4"), problems)
+
+
 def test_incremental_runs_split_over_jobs_give_the_same_records(p, monkeypatch):
     # Three runs in two parts, (0, 1) and (2), with a tol that runs 1 and 2 reach and run 0 does
     # not: the second part stops early. Put on the first part's grid (a stopped run is frozen),

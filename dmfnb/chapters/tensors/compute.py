@@ -18,6 +18,7 @@ import numpy as np
 
 from ...engine import train
 from ...factors import init_factors, stack_factors
+from ...flow import flow
 from ...infra.parallel import jobs, map_jobs
 from ...problems import CompletionProblem, stack_problems
 from ...tensors import (
@@ -344,18 +345,28 @@ def unfolding_baseline(p: Params, problems: list[TensorCompletionProblem],
     """(B,) unobserved errors of a depth-``p.baseline_depth`` matrix factorization of the unfolding.
 
     The mode-1 unfolding is a d × d^{N−1} matrix of rank ≤ R*; it is completed from the same
-    observed entries by the book's matrix engine (normalized GD from a small init). ``runs``: the
-    problems' indices in their sweep (default 0…B−1), which seed their inits, so that a part of
-    a sweep gives the numbers of the whole.
+    observed entries by the book's matrix engine from a small init: normalized GD, or its
+    gradient flow to loss ≤ ``p.tol`` (``p.baseline_integrator``). ``runs``: the problems'
+    indices in their sweep (default 0…B−1), which seed their inits, so that a part of a sweep
+    gives the numbers of the whole.
     """
     d = p.dim
     runs = range(len(problems)) if runs is None else runs
     mats = [CompletionProblem(q.target.reshape(d, -1), q.mask.reshape(d, -1)) for q in problems]
     fs = [init_factors(mats[0].shape, p.baseline_depth, scale=p.baseline_scale,
                        seed=[p.seed, 8, b]) for b in runs]
-    tr = train(stack_problems(mats), stack_factors(fs), lr=p.baseline_lr,
-               steps=p.baseline_steps, optimizer="normalized", record=[0])
-    W = tr.product
+    if p.baseline_integrator == "flow":
+        if p.tol is None:
+            raise ValueError("baseline_integrator='flow' integrates to loss ≤ tol: set tol "
+                             "(e.g. 1e-8), or take baseline_integrator='normalized'")
+        W = [flow(m, f, time=1e9, tol=p.tol, record=[0.0], method="auto",
+                  max_evaluations=p.baseline_steps).product for m, f in zip(mats, fs, strict=True)]
+    elif p.baseline_integrator == "normalized":
+        W = train(stack_problems(mats), stack_factors(fs), lr=p.baseline_lr,
+                  steps=p.baseline_steps, optimizer="normalized", record=[0]).product
+    else:
+        raise ValueError("baseline_integrator must be 'normalized' or 'flow', got "
+                         f"{p.baseline_integrator!r}")
     return np.array([q.unobserved_error(W[b].reshape(q.shape)) for b, q in enumerate(problems)])
 
 
