@@ -207,17 +207,22 @@ def test_stacks_of_any_size_give_the_same_numbers(p, kind):
     """Cutting a depth's runs into stacks (``stack``) changes the cost, not the solutions.
 
     Completion multiplies each run by itself: bit for bit. A sensing stack multiplies all its
-    runs by the shared matrices in one product, whose rounding depends on the stack's size; the
-    escapes from the plateaus amplify that rounding, so the stopping step may move by a few steps
-    and a run stopped at the loss tolerance ends at a slightly different error. Measured on the
-    8×8 instance below: within 1 % with OpenBLAS's Haswell kernel, up to 21 % (1.31e-5 against
-    1.06e-5) with the native AVX-512 kernel; never enough to move a run across the chapter's
-    recover (1e-3) or fail (1e-2) thresholds.
+    runs by the shared matrices in one compiled pass, whose rounding depends on which runs share
+    it (four at a time, or the rest one by one); the escapes from the plateaus amplify that
+    rounding, so the stopping step may move and a run stopped at the loss tolerance ends at a
+    slightly different error. Measured on the 8×8 instance below (its m = 45 run of the second
+    ground truth, alone in the cut stacks): within 1 % in error with OpenBLAS's Haswell kernel,
+    up to 21 % (1.31e-5 against 1.06e-5) with the native AVX-512 kernel, the stop within 0.2 %;
+    on an AMD CPU without AVX-512 (2026-12-04) 1.3236e-5 against 1.0593e-5 (25 %), the stop at
+    step 3766 against 3795 (0.76 %), and in stacks of two, where that run shares its pass with
+    another until step 1967, at 3792. Never enough to move a run across the chapter's recover
+    (1e-3) or fail (1e-2) thresholds, nor to change which runs converge.
     """
     whole = lx.observation_sweep(p, kind, depths=(2,), nuclear=False)
     q = dataclasses.replace(p, **{kind: dataclasses.replace(getattr(p, kind), stack=3)})
     cut = lx.observation_sweep(q, kind, depths=(2,), nuclear=False)
-    assert np.all(np.abs(whole.steps - cut.steps) <= 0.002 * whole.steps)
+    assert np.array_equal(whole.converged, cut.converged)
+    assert np.all(np.abs(whole.steps - cut.steps) <= 0.01 * whole.steps)
     if kind == "completion":
         assert np.array_equal(whole.error, cut.error)
         return
