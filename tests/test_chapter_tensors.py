@@ -82,12 +82,18 @@ def test_flow_baseline_ends_where_the_normalized_step_does(p):
         dataclasses.replace(q, baseline_integrator="flow"), problems)
     np.testing.assert_allclose(by_flow, steps, rtol=2e-2)
     assert by_flow.min() > 0.1  # too few entries for a matrix: the baseline fails, as at scale
+
+
+def test_parameters_refuse_a_baseline_they_cannot_run(p):
+    # Refused when the parameters are made, before any run (the sweep's baseline comes after
+    # its CP stacks).
     with pytest.raises(ValueError, match="tol"):
-        ch.compute.unfolding_baseline(
-            dataclasses.replace(q, baseline_integrator="flow", tol=None), problems)
+        dataclasses.replace(p, baseline_integrator="flow", tol=None)
     with pytest.raises(ValueError, match="baseline_integrator"):
-        ch.compute.unfolding_baseline(
-            dataclasses.replace(q, baseline_integrator="rk4"), problems)
+        dataclasses.replace(p, baseline_integrator="rk4")
+    with pytest.raises(ValueError, match="tol must be a positive"):
+        dataclasses.replace(p, tol=0.0)
+    assert dataclasses.replace(p, tol=None).baseline_integrator == "normalized"
 
 
 def test_incremental_runs_split_over_jobs_give_the_same_records(p, monkeypatch):

@@ -49,6 +49,48 @@ def test_workers_run_one_blas_thread_unless_told(monkeypatch):
     assert map_jobs(os.getenv, names, n_jobs=2) == ["2", None, None]
 
 
+def blas_threads(_=None) -> list[int]:
+    """The thread counts of this process's BLAS libraries (a module-level unit for map_jobs)."""
+    from threadpoolctl import threadpool_info
+
+    return sorted({lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"})
+
+
+_UNITS_HERE = """
+import os, json
+import numpy, scipy.linalg, dmfnb
+from dmfnb.infra.parallel import map_jobs
+from test_parallel import blas_threads
+for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.pop(name, None)
+out = [blas_threads(), map_jobs(blas_threads, [0, 1], n_jobs=1),
+       map_jobs(blas_threads, [0], n_jobs=2), blas_threads()]
+os.environ["OPENBLAS_NUM_THREADS"] = "2"
+out.append(map_jobs(blas_threads, [0], n_jobs=1))
+print(json.dumps(out))
+"""
+
+
+def test_units_run_here_take_one_blas_thread_as_in_a_worker():
+    """One job (or one unit) runs in this process: on one BLAS thread, as a worker's, so that a
+    unit's numbers do not depend on where it runs (with two OpenBLAS threads here the
+    default-scale sensing sweep had ended six runs elsewhere); this process's pool is as it was
+    after, and a number the caller set is left alone. In a fresh process whose BLAS started on
+    two threads (this one's may have started on one, and can't be raised)."""
+    import json
+    import subprocess
+    import sys
+
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "2", "OMP_NUM_THREADS": "2",
+           "PYTHONPATH": os.path.dirname(__file__)}
+    run = subprocess.run([sys.executable, "-c", _UNITS_HERE], env=env, capture_output=True,
+                         text=True, check=True)
+    before, here, alone, after, told = json.loads(run.stdout.splitlines()[-1])
+    assert before == after == [2]
+    assert here == [[1], [1]] and alone == [[1]]
+    assert told == [[2]]
+
+
 def test_cpu_seconds_count_the_finished_workers():
     # `reproduce` reports each step's CPU with its workers': two workers summing 3·10⁷ integers
     # each add at least 0.2 s beyond this process's own CPU time.

@@ -1,13 +1,16 @@
 """Independent runs on several processes: ``DMFNB_JOBS=2 python -m dmfnb reproduce …``.
 
 The paper-scale sweeps are many independent trainings and convex solves. :func:`map_jobs` runs
-them on ``DMFNB_JOBS`` worker processes (default 1: in this process, no pool). Each unit of work
-is deterministic, so the numbers do not depend on the number of jobs. Workers are started with
-``spawn`` (safe inside Jupyter kernels and with threaded BLAS) and inherit the environment; each
-runs its BLAS on one thread unless ``OPENBLAS_NUM_THREADS`` (or ``OMP_NUM_THREADS``,
-``MKL_NUM_THREADS``) says otherwise: two workers each running two BLAS threads on two cores ran
-the paper-scale completion sweep several times slower (measured: four busy threads, each worker's
-second thread doing as much work as its first).
+them on ``DMFNB_JOBS`` worker processes (default 1: in this process, no pool). Workers are
+started with ``spawn`` (safe inside Jupyter kernels and with threaded BLAS) and inherit the
+environment; each runs its BLAS on one thread unless ``OPENBLAS_NUM_THREADS`` (or
+``OMP_NUM_THREADS``, ``MKL_NUM_THREADS``) says otherwise: two workers each running two BLAS threads
+on two cores ran the paper-scale completion sweep several times slower (measured: four busy
+threads, each worker's second thread doing as much work as its first). Units run in this process
+(one job, or one unit) run on one BLAS thread too, under the same rule, so that a unit gives the
+same numbers wherever it runs: the numbers do not depend on the number of jobs. (With this
+process's OpenBLAS on two threads, ``DMFNB_JOBS=1`` had moved the default-scale sensing sweep in
+its round-off, six of 12 runs at m = 228 ending apart, one capped run's error by 75%.)
 """
 
 from __future__ import annotations
@@ -56,6 +59,19 @@ def _one_blas_thread():
             os.environ.pop(name, None)
 
 
+@contextlib.contextmanager
+def _this_process_on_one_blas_thread():
+    """This process's BLAS libraries on one thread inside the block, as a worker's are (see
+    :func:`_one_blas_thread`), unless the caller set the number."""
+    if any(name in os.environ for name in _BLAS_THREADS):
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 def _watch_parent(parent: int) -> None:
     """Worker initializer: exit as soon as the parent process is gone.
 
@@ -97,10 +113,11 @@ def map_jobs(fn: Callable[[T], R], items: Iterable[T], n_jobs: int | None = None
     try:
         if n_jobs == 1 or len(items) <= 1:
             out = []
-            for x in items:
-                out.append(fn(x))
-                if bar is not None:
-                    bar.update(1)
+            with _this_process_on_one_blas_thread():
+                for x in items:
+                    out.append(fn(x))
+                    if bar is not None:
+                        bar.update(1)
             return out
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor

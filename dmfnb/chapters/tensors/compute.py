@@ -356,17 +356,11 @@ def unfolding_baseline(p: Params, problems: list[TensorCompletionProblem],
     fs = [init_factors(mats[0].shape, p.baseline_depth, scale=p.baseline_scale,
                        seed=[p.seed, 8, b]) for b in runs]
     if p.baseline_integrator == "flow":
-        if p.tol is None:
-            raise ValueError("baseline_integrator='flow' integrates to loss ≤ tol: set tol "
-                             "(e.g. 1e-8), or take baseline_integrator='normalized'")
         W = [flow(m, f, time=1e9, tol=p.tol, record=[0.0], method="auto",
                   max_evaluations=p.baseline_steps).product for m, f in zip(mats, fs, strict=True)]
-    elif p.baseline_integrator == "normalized":
+    else:
         W = train(stack_problems(mats), stack_factors(fs), lr=p.baseline_lr,
                   steps=p.baseline_steps, optimizer="normalized", record=[0]).product
-    else:
-        raise ValueError("baseline_integrator must be 'normalized' or 'flow', got "
-                         f"{p.baseline_integrator!r}")
     return np.array([q.unobserved_error(W[b].reshape(q.shape)) for b, q in enumerate(problems)])
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-__all__ = ["DEFAULT", "PAPER", "SCALES", "Params"]
+__all__ = ["BASELINE_INTEGRATORS", "DEFAULT", "PAPER", "SCALES", "Params"]
+
+BASELINE_INTEGRATORS = ("normalized", "flow")
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,18 @@ class Params:
     # Step cap of one explorer run.
     explorer_steps: int = 3000
 
+    def __post_init__(self):
+        # Checked here, not where the baseline runs: in a sweep it runs after the CP stacks,
+        # minutes into the paper scale.
+        if self.baseline_integrator not in BASELINE_INTEGRATORS:
+            raise ValueError(f"baseline_integrator must be one of {BASELINE_INTEGRATORS}, got "
+                             f"{self.baseline_integrator!r}")
+        if self.tol is not None and not self.tol > 0:
+            raise ValueError(f"tol must be a positive loss (e.g. 1e-8) or None, got {self.tol!r}")
+        if self.baseline_integrator == "flow" and self.tol is None:
+            raise ValueError("baseline_integrator='flow' integrates to loss ≤ tol: set tol "
+                             "(e.g. 1e-8), or take baseline_integrator='normalized'")
+
 
 DEFAULT = Params()
 
@@ -106,7 +120,8 @@ PAPER = dataclasses.replace(
     # The baseline follows its gradient flow to the CP runs' tol: 975–2413 gradient
     # evaluations in the four runs counted, where the normalized step at lr 1e-3 took 2·10⁵
     # steps (and had not reached tol at m = 3000), to unobserved errors within 0.6% of its in
-    # all 12 (measured; the observation sweep 804 → 542 CPU s, README "Paper scale").
+    # all 12 (measured: the observation sweep 804 → 516 CPU s on two jobs, the same machine;
+    # README "Paper scale").
     baseline_steps=200_000,
     baseline_integrator="flow",
     explorer_steps=20_000,
