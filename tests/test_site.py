@@ -170,9 +170,18 @@ def test_a_phone_reads_the_page_without_scrolling_sideways(site, browser, page_p
     wide = page.evaluate(_OVERFLOW, "pre, div.highlight")
     page_scrolls = page.evaluate(
         "() => document.documentElement.scrollWidth > document.documentElement.clientWidth + 1")
+    narrow = page.evaluate(_NARROW_CAPTIONS)
     page.close()
     assert not wide, f"{page_path}: wider than a 390 px screen: {wide[:8]}"
     assert not page_scrolls, f"{page_path}: the whole page scrolls sideways at 390 px"
+    assert not narrow, f"{page_path}: table captions squeezed into a narrow strip: {narrow[:4]}"
+
+
+# Captions of tables stacked row by row on a phone that do not span their table (a table-caption
+# of a table without columns had shrunk to about 50 px: a word a line).
+_NARROW_CAPTIONS = """() => Array.from(document.querySelectorAll('main table caption'))
+  .filter(c => c.getBoundingClientRect().width < 0.9 * c.closest('table').getBoundingClientRect().width)
+  .map(c => c.textContent.trim().slice(0, 50))"""
 
 
 def _chapters_with_explorers() -> list[str]:
