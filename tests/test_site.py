@@ -141,6 +141,18 @@ _EQNO_OVERLAP = """() => Array.from(document.querySelectorAll('main div.math'))
   .map(d => `${d.id}: ${d.querySelector('.eqno').textContent.trim()}`)"""
 
 
+# Captions narrower than their table's rows (the caption of a table stacked row by row on a
+# phone, a table without columns, had shrunk to about 50 px: a word a line). A table's box
+# may be wider than its rows, and a caption spanning the rows of a narrow table is fine.
+_NARROW_CAPTIONS = """() => Array.from(document.querySelectorAll('main table caption'))
+  .filter(c => {
+    const rows = Array.from(c.closest('table').querySelectorAll('tr'))
+      .map(r => r.getBoundingClientRect().width);
+    return c.getBoundingClientRect().width < 0.9 * Math.max(0, ...rows);
+  })
+  .map(c => c.textContent.trim().slice(0, 50))"""
+
+
 def _open(browser, site, page_path, width):
     page = browser.new_page(viewport={"width": width, "height": 900})
     page.goto((site / page_path).as_uri())
@@ -175,18 +187,6 @@ def test_a_phone_reads_the_page_without_scrolling_sideways(site, browser, page_p
     assert not wide, f"{page_path}: wider than a 390 px screen: {wide[:8]}"
     assert not page_scrolls, f"{page_path}: the whole page scrolls sideways at 390 px"
     assert not narrow, f"{page_path}: table captions squeezed into a narrow strip: {narrow[:4]}"
-
-
-# Captions narrower than their table's rows (the caption of a table stacked row by row on a
-# phone, a table without columns, had shrunk to about 50 px: a word a line). A table's box
-# may be wider than its rows, and a caption spanning the rows of a narrow table is fine.
-_NARROW_CAPTIONS = """() => Array.from(document.querySelectorAll('main table caption'))
-  .filter(c => {
-    const rows = Array.from(c.closest('table').querySelectorAll('tr'))
-      .map(r => r.getBoundingClientRect().width);
-    return c.getBoundingClientRect().width < 0.9 * Math.max(0, ...rows);
-  })
-  .map(c => c.textContent.trim().slice(0, 50))"""
 
 
 def _chapters_with_explorers() -> list[str]:
